@@ -1,0 +1,33 @@
+"""ament_python package robot_agent; also installs the ROS-free cores perception, planning, control."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "robot_agent"
+CORES = ("perception", "planning", "control")
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*", *CORES, *(f"{c}.*" for c in CORES)]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+    ],
+    package_data={PACKAGE: ["py.typed"], **{core: ["py.typed"] for core in CORES}},
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="robot_agent maintainers",
+    maintainer_email="maintainers@robot-agent.dev",
+    description="ROS 2 stack for robots that take orders in plain language.",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    entry_points={
+        "console_scripts": [
+            "skill_server = robot_agent.nodes.skill_server:main",
+        ],
+    },
+)
