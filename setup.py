@@ -28,6 +28,7 @@ setup(
     entry_points={
         "console_scripts": [
             "skill_server = robot_agent.nodes.skill_server:main",
+            "static_transform_publisher = robot_agent.nodes.static_transform_publisher:main",
         ],
     },
 )

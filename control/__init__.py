@@ -1,0 +1,1 @@
+"""ROS-free control: skill logic, navigation, arm kinematics and trajectories."""

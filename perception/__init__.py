@@ -1,0 +1,1 @@
+"""ROS-free perception: RGB-D geometry, detectors, tracking and the semantic scene graph."""

@@ -1,0 +1,39 @@
+"""Pinhole camera model of an RGB-D camera."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Intrinsics of one camera image, as sensor_msgs/CameraInfo carries them."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    distortion_model: str = "plumb_bob"
+    distortion: tuple[float, ...] = field(default=(0.0, 0.0, 0.0, 0.0, 0.0))
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"image size must be positive, got {self.width}x{self.height}")
+        if not (self.fx > 0 and self.fy > 0):
+            raise ValueError(f"focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
+
+    @property
+    def matrix(self) -> npt.NDArray[np.float64]:
+        """The 3x3 camera matrix K."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, vertical_fov_deg: float) -> CameraIntrinsics:
+        """Square pixels, principal point at the image centre."""
+        f = 0.5 * height / np.tan(np.radians(vertical_fov_deg) / 2.0)
+        return cls(width, height, float(f), float(f), (width - 1) / 2.0, (height - 1) / 2.0)

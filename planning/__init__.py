@@ -1,0 +1,1 @@
+"""ROS-free planning: model clients, task planning, grounding and value maps."""

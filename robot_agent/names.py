@@ -1,0 +1,11 @@
+"""Topic, service and action names of the ROS boundary (shared/design.md). Others rely on them."""
+
+COMMAND_TOPIC = "/robot_agent/command"
+RESPONSE_TOPIC = "/robot_agent/response"
+STATUS_TOPIC = "/robot_agent/status"
+EXECUTE_TASK_ACTION = "/robot_agent/execute_task"
+EXECUTE_SKILL_ACTION = "/robot_agent/execute_skill"
+LIST_SKILLS_SERVICE = "/robot_agent/list_skills"
+SCENE_GRAPH_TOPIC = "/scene_graph"
+SCENE_GRAPH_MARKERS_TOPIC = "/scene_graph/markers"
+QUERY_SCENE_SERVICE = "/scene_graph/query"

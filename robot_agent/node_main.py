@@ -1,0 +1,31 @@
+"""The main() of every robot_agent node: init, spin a multithreaded executor, shut down cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+
+def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
+    """Run one node until Ctrl-C or shutdown; 1 when it cannot start (the reason is logged)."""
+    rclpy.init(args=args)
+    node: Node | None = None
+    try:
+        node = make_node()
+        executor = MultiThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception as error:  # noqa: BLE001  # a node that cannot start says why and exits 1
+        rclpy.logging.get_logger("robot_agent").fatal(f"{type(error).__name__}: {error}")
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+

@@ -1,0 +1,161 @@
+"""Skill server: hosts skills of the catalog behind /robot_agent/execute_skill.
+
+Goals that cannot run (unknown skill, bad arguments, unknown target) end at once as ABORTED with
+the error code and the reason: a REJECTED goal carries no reason in ROS 2, and the planner needs
+one to replan. Goals run concurrently on a reentrant callback group; cancel is honoured.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action.server import ServerGoalHandle
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+from robot_agent_interfaces.action import ExecuteSkill
+from robot_agent_interfaces.srv import ListSkills
+from std_msgs.msg import String
+
+from control.basic_skills import SKILL_CLASSES
+from control.skills import (
+    Feedback,
+    PreparedSkill,
+    SkillContext,
+    SkillErrorCode,
+    SkillHost,
+    SkillResult,
+    load_catalog,
+)
+from robot_agent import names
+from robot_agent.conversions import arguments_from_msg, arguments_to_msg, duration_to_seconds, skill_spec_to_msg
+from robot_agent.node_main import run_node
+from robot_agent.paths import config_file
+
+
+class _GoalContext(SkillContext):
+    """SkillContext of one goal: the node's clock, the goal's feedback, the response topic."""
+
+    def __init__(self, node: SkillServerNode, goal_handle: ServerGoalHandle, cancel: threading.Event) -> None:
+        super().__init__(cancel)
+        self._node = node
+        self._goal_handle = goal_handle
+
+    def now(self) -> float:
+        return float(self._node.get_clock().now().nanoseconds) / 1e9
+
+    def publish_feedback(self, feedback: Feedback) -> None:
+        self._goal_handle.publish_feedback(
+            ExecuteSkill.Feedback(
+                phase=feedback.phase,
+                progress=float(feedback.progress),
+                distance_remaining=float(feedback.distance_remaining),
+                message=feedback.message,
+            )
+        )
+
+    def say(self, text: str) -> None:
+        self._node.say(text)
+
+
+class SkillServerNode(Node):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("skill_server", **kwargs)  # type: ignore[arg-type]
+        catalog_path = self.declare_parameter(
+            "catalog_file",
+            "",
+            ParameterDescriptor(description="Skill catalog YAML; empty: the bundled config/skills.yaml"),
+        ).value
+        catalog = load_catalog(catalog_path or config_file("skills.yaml"))
+        self._host = SkillHost(catalog, SKILL_CLASSES)
+        self._cancel_events: dict[bytes, threading.Event] = {}
+        self._lock = threading.Lock()
+
+        group = ReentrantCallbackGroup()
+        self._response_publisher = self.create_publisher(String, names.RESPONSE_TOPIC, 10)
+        self._action_server = ActionServer(
+            self,
+            ExecuteSkill,
+            names.EXECUTE_SKILL_ACTION,
+            execute_callback=self._execute,
+            goal_callback=lambda _goal: GoalResponse.ACCEPT,
+            cancel_callback=self._on_cancel,
+            callback_group=group,
+        )
+        self._list_service = self.create_service(
+            ListSkills, names.LIST_SKILLS_SERVICE, self._on_list_skills, callback_group=group
+        )
+        self.get_logger().info(f"serving skills: {', '.join(s.name for s in self._host.specs())}")
+
+    def say(self, text: str) -> None:
+        self._response_publisher.publish(String(data=text))
+
+    def _on_list_skills(self, request: ListSkills.Request, response: ListSkills.Response) -> ListSkills.Response:
+        specs = [s for s in self._host.specs() if not request.name or s.name == request.name]
+        response.skills = [skill_spec_to_msg(s) for s in specs]
+        response.success = bool(specs) or not request.name
+        response.error_msg = "" if response.success else f"no skill named {request.name!r}"
+        return response
+
+    def _on_cancel(self, goal_handle: ServerGoalHandle) -> CancelResponse:
+        with self._lock:
+            event = self._cancel_events.get(bytes(goal_handle.goal_id.uuid))
+        if event is not None:
+            event.set()
+        return CancelResponse.ACCEPT
+
+    def _execute(self, goal_handle: ServerGoalHandle) -> ExecuteSkill.Result:
+        goal: ExecuteSkill.Goal = goal_handle.request
+        key = bytes(goal_handle.goal_id.uuid)
+        try:
+            prepared: PreparedSkill | SkillResult = self._host.prepare(goal.skill, arguments_from_msg(goal.arguments))
+        except ValueError as error:
+            prepared = SkillResult.failure(SkillErrorCode.INVALID_ARGUMENTS, str(error))
+        if isinstance(prepared, SkillResult):
+            self.get_logger().warning(f"{goal.skill}: {prepared.error_msg}")
+            goal_handle.abort()
+            return self._result_msg(prepared)
+
+        cancel = threading.Event()
+        with self._lock:
+            self._cancel_events[key] = cancel
+        context = _GoalContext(self, goal_handle, cancel)
+        timeout_s = duration_to_seconds(goal.timeout)
+        if timeout_s > 0:
+            context.deadline = context.now() + timeout_s
+        try:
+            result = prepared.skill.execute(prepared.arguments, context)
+        except Exception as error:  # noqa: BLE001  # a crashing skill fails its goal, not the node
+            self.get_logger().error(f"{goal.skill} raised {type(error).__name__}: {error}")
+            result = SkillResult.failure(SkillErrorCode.UNKNOWN, f"{goal.skill} failed: {error}")
+        finally:
+            with self._lock:
+                self._cancel_events.pop(key, None)
+
+        if result.success:
+            goal_handle.succeed()
+        elif result.error_code == SkillErrorCode.CANCELLED and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        else:
+            goal_handle.abort()
+        return self._result_msg(result)
+
+    @staticmethod
+    def _result_msg(result: SkillResult) -> ExecuteSkill.Result:
+        return ExecuteSkill.Result(
+            success=result.success,
+            error_code=int(result.error_code),
+            error_msg=result.error_msg,
+            message=result.message,
+            outputs=arguments_to_msg(result.outputs),
+        )
+
+
+def main(args: list[str] | None = None) -> None:
+    sys.exit(run_node(SkillServerNode, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Waiting for ROS things with a timeout, on events rather than fixed sleeps.
+
+Each helper needs the node to be spun by an executor in another thread (see ``BackgroundSpinner``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rclpy.action import ActionClient
+from rclpy.client import Client
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from rclpy.task import Future
+
+MessageT = TypeVar("MessageT")
+GRAPH_POLL_S = 0.02
+
+
+class BackgroundSpinner:
+    """Spins nodes with a multithreaded executor in a daemon thread until ``stop``."""
+
+    def __init__(self, *nodes: Node, context: Context | None = None, num_threads: int = 4) -> None:
+        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        for node in nodes:
+            self.executor.add_node(node)
+        self._thread = threading.Thread(target=self._spin, daemon=True, name="ros-spinner")
+        self._thread.start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: BLE001  # the context was shut down under the executor
+            pass
+
+    def stop(self) -> None:
+        self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=2.0)
+
+
+def wait_for_future(future: Future, timeout_s: float, what: str = "the request") -> Any:
+    """The future's result, or TimeoutError."""
+    done = threading.Event()
+    future.add_done_callback(lambda _: done.set())
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"{what} did not complete within {timeout_s:g} s")
+    return future.result()
+
+
+def wait_for_message(
+    node: Node,
+    msg_type: type[MessageT],
+    topic: str,
+    timeout_s: float,
+    qos: QoSProfile | int = 10,
+    predicate: Callable[[MessageT], bool] | None = None,
+) -> MessageT:
+    """The first message on ``topic`` (that satisfies ``predicate``), or TimeoutError."""
+    received: list[MessageT] = []
+    arrived = threading.Event()
+
+    def on_message(msg: MessageT) -> None:
+        if not arrived.is_set() and (predicate is None or predicate(msg)):
+            received.append(msg)
+            arrived.set()
+
+    subscription = node.create_subscription(msg_type, topic, on_message, qos)
+    try:
+        if not arrived.wait(timeout_s):
+            raise TimeoutError(f"no matching {msg_type.__name__} on {topic} within {timeout_s:g} s")
+        return received[0]
+    finally:
+        node.destroy_subscription(subscription)
+
+
+def wait_for_service(client: Client, timeout_s: float) -> None:
+    if not client.wait_for_service(timeout_sec=timeout_s):
+        raise TimeoutError(f"service {client.srv_name} is not available after {timeout_s:g} s")
+
+
+def wait_for_action_server(client: ActionClient, timeout_s: float) -> None:
+    if not client.wait_for_server(timeout_sec=timeout_s):
+        raise TimeoutError(f"action server {client._action_name} is not available after {timeout_s:g} s")
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Re-check ``condition`` (e.g. a graph query) every 20 ms until true, or TimeoutError."""
+    woken = threading.Event()
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout_s:g} s")
+        woken.wait(GRAPH_POLL_S)
+
+
+def wait_for_subscribers(publisher: Any, count: int, timeout_s: float) -> None:
+    """Until ``publisher`` has matched at least ``count`` subscriptions."""
+    wait_until(
+        lambda: publisher.get_subscription_count() >= count,
+        timeout_s,
+        f"{count} subscriber(s) on {publisher.topic_name}",
+    )
+
