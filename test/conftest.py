@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
 import pytest
 
 from robot_agent.ros_env import loopback_environment, require_loopback_discovery

@@ -63,7 +63,7 @@ class _GoalContext(SkillContext):
 class SkillServerNode(Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("skill_server", **kwargs)  # type: ignore[arg-type]
-        catalog_path = self.declare_parameter(
+        catalog_path: str = self.declare_parameter(
             "catalog_file",
             "",
             ParameterDescriptor(description="Skill catalog YAML; empty: the bundled config/skills.yaml"),

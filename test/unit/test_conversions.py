@@ -28,7 +28,7 @@ def random_image(encoding: str, height: int = 5, width: int = 7) -> npt.NDArray[
     shape = (height, width) if channels == 1 else (height, width, channels)
     if dtype.kind == "f":
         return RNG.uniform(0.1, 8.0, shape).astype(dtype)
-    return RNG.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+    return RNG.integers(0, np.iinfo(dtype.type).max, shape, endpoint=True).astype(dtype)  # type: ignore[type-var]
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "mono8", "16UC1", "32FC1", "rgba8", "mono16"])
@@ -159,7 +159,7 @@ def test_scene_graph_round_trip() -> None:
     graph = sample_graph()
     back = conv.scene_graph_from_msg(conv.scene_graph_to_msg(graph))
     assert (back.frame_id, back.stamp_ns, back.revision) == (graph.frame_id, graph.stamp_ns, graph.revision)
-    assert back.relations[0] == Relation("cup_2", Predicate.ON, "table_1", pytest.approx(0.9))
+    assert back.relations[0] == Relation("cup_2", Predicate.ON, "table_1", pytest.approx(0.9))  # type: ignore[arg-type]
     assert set(back.objects) == set(graph.objects)
     for obj in graph:
         other = back.objects[obj.id]

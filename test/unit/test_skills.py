@@ -12,7 +12,7 @@ from control.basic_skills import SKILL_CLASSES
 from control.skills import (
     CatalogError,
     Feedback,
-    InvalidArguments,
+    InvalidArgumentsError,
     PreparedSkill,
     SkillContext,
     SkillErrorCode,
@@ -132,9 +132,9 @@ skills:
     spec = load_catalog(_write(tmp_path, catalog_text))["GOTO"]
     assert spec.bind({"pose": "1, 2, 0.5"}) == {"pose": (1.0, 2.0, 0.5), "fast": False, "tries": 3}
     assert spec.bind({"pose": "0 0 0", "fast": "true", "tries": "1"})["fast"] is True
-    with pytest.raises(InvalidArguments, match="x y yaw"):
+    with pytest.raises(InvalidArgumentsError, match="x y yaw"):
         spec.bind({"pose": "1 2"})
-    with pytest.raises(InvalidArguments, match="bool"):
+    with pytest.raises(InvalidArgumentsError, match="bool"):
         spec.bind({"pose": "0 0 0", "fast": "maybe"})
 
 

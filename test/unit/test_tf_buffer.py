@@ -62,7 +62,7 @@ def test_errors_name_what_is_wrong() -> None:
     buffer = robot_buffer()
     with pytest.raises(FrameNotFoundError, match="gripper"):
         buffer.lookup("map", "gripper")
-    with pytest.raises(ExtrapolationError, match="requested 9.000 s"):
+    with pytest.raises(ExtrapolationError, match=r"requested 9\.000 s"):
         buffer.lookup("map", "base_link", 9 * S)
     buffer.set_transform("world", "table", 0, np.eye(4), static=True)
     with pytest.raises(ConnectivityError, match="not connected"):
