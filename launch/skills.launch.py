@@ -1,0 +1,39 @@
+"""The skill server: ``ros2 launch robot_agent skills.launch.py [catalog_file:=...] [use_sim_time:=true]``."""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+
+
+def generate_launch_description() -> LaunchDescription:
+    catalog_file = LaunchConfiguration("catalog_file")
+    use_sim_time = LaunchConfiguration("use_sim_time")
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument(
+                "catalog_file",
+                default_value="",
+                description="Skill catalog YAML; empty: the bundled config/skills.yaml",
+            ),
+            DeclareLaunchArgument(
+                "use_sim_time",
+                default_value="false",
+                choices=["true", "false"],
+                description="Follow /clock (simulation) instead of the system clock",
+            ),
+            Node(
+                package="robot_agent",
+                executable="skill_server",
+                name="skill_server",
+                output="screen",
+                parameters=[
+                    {
+                        "catalog_file": ParameterValue(catalog_file, value_type=str),
+                        "use_sim_time": ParameterValue(use_sim_time, value_type=bool),
+                    }
+                ],
+            ),
+        ]
+    )
