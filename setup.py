@@ -5,7 +5,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "robot_agent"
-CORES = ("perception", "planning", "control")
+CORES = ("perception", "planning", "control", "sim")
 
 setup(
     name=PACKAGE,
@@ -17,7 +17,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
     ],
-    package_data={PACKAGE: ["py.typed"], **{core: ["py.typed"] for core in CORES}},
+    package_data={PACKAGE: ["py.typed"], "sim": ["worlds/*.yaml"], **{core: ["py.typed"] for core in CORES}},
     install_requires=["setuptools"],
     zip_safe=False,
     maintainer="robot_agent maintainers",

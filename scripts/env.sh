@@ -29,7 +29,6 @@ if [[ -z "${ROBOT_AGENT_SKIP_INSTALL_SPACE:-}" && -f "$_ra_root/install/setup.ba
 fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 if [[ "${ROS_DISTRO:-}" == humble ]]; then export ROS_LOCALHOST_ONLY=${ROS_LOCALHOST_ONLY:-1}; fi
-export MUJOCO_GL=${MUJOCO_GL:-egl}
 export ROBOT_AGENT_ROOT=$_ra_root
 [[ $_ra_saved_opts == *u* ]] && set -u
 unset _ra_root _ra_venv _ra_saved_opts

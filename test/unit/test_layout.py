@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("package", ["robot_agent", "perception", "planning", "control"])
+@pytest.mark.parametrize("package", ["robot_agent", "perception", "planning", "control", "sim"])
 def test_package_imports_from_this_repository(package: str) -> None:
     module = importlib.import_module(package)
     assert module.__file__ is not None
