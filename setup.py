@@ -29,6 +29,7 @@ setup(
         "console_scripts": [
             "skill_server = robot_agent.nodes.skill_server:main",
             "static_transform_publisher = robot_agent.nodes.static_transform_publisher:main",
+            "sim = robot_agent.nodes.sim_node:main",
         ],
     },
 )

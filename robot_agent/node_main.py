@@ -14,9 +14,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
     """Run one node until Ctrl-C or shutdown; 1 when it cannot start (the reason is logged)."""
     rclpy.init(args=args)
     node: Node | None = None
+    executor = MultiThreadedExecutor()
     try:
         node = make_node()
-        executor = MultiThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -28,6 +28,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         # A second Ctrl-C (a terminal or `ros2 launch` signals the whole process group) must not
         # cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        executor.shutdown(timeout_sec=2.0)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -29,6 +29,12 @@ if [[ -z "${ROBOT_AGENT_SKIP_INSTALL_SPACE:-}" && -f "$_ra_root/install/setup.ba
 fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 if [[ "${ROS_DISTRO:-}" == humble ]]; then export ROS_LOCALHOST_ONLY=${ROS_LOCALHOST_ONLY:-1}; fi
+# Large camera frames over shared memory (config/fastdds_profile.xml explains why).
+if [[ "${ROS_DISTRO:-}" == humble ]]; then  # Fast DDS 2.6
+  export FASTRTPS_DEFAULT_PROFILES_FILE=${FASTRTPS_DEFAULT_PROFILES_FILE:-$_ra_root/config/fastdds_profile.xml}
+else
+  export FASTDDS_DEFAULT_PROFILES_FILE=${FASTDDS_DEFAULT_PROFILES_FILE:-$_ra_root/config/fastdds_profile.xml}
+fi
 export ROBOT_AGENT_ROOT=$_ra_root
 [[ $_ra_saved_opts == *u* ]] && set -u
 unset _ra_root _ra_venv _ra_saved_opts

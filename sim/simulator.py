@@ -301,6 +301,17 @@ class Simulator:
         )
         return velocities
 
+    def copy_state(self, target: mujoco.MjData | None = None) -> mujoco.MjData:
+        """A copy of the simulation state (into ``target`` when it belongs to this model)."""
+        if target is None or target.model is not self.model:
+            target = mujoco.MjData(self.model)
+        mujoco.mj_copyData(target, self.model, self.data)
+        return target
+
+    def object_geoms(self) -> list[int]:
+        """Geom id of each object, in the order of ``object_ids``."""
+        return [self._object_geom[oid] for oid in self.object_ids]
+
     def object_pose(self, object_id: str) -> Matrix4:
         """World pose of an object's centre (present or not)."""
         body = self._object_body[object_id]
