@@ -106,7 +106,8 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step "Debian packages"
-DEB_PACKAGES=(build-essential cmake git pkg-config libegl1 libegl-mesa0 libgl1 libosmesa6 libusb-1.0-0 libgomp1)
+DEB_PACKAGES=(build-essential cmake git pkg-config libegl1 libegl-mesa0 libgl1 libosmesa6 libusb-1.0-0 libgomp1
+  ignition-tools libsdformat-dev)  # the last two: `ign sdf` checks the exported Gazebo worlds
 # An interpreter from Debian needs its venv and headers packages; pyenv or /usr/local builds carry them.
 if [[ "$(readlink -f "$PYTHON")" == /usr/bin/* ]]; then DEB_PACKAGES+=("python3-venv" "python3-dev"); fi
 if command -v dpkg-query >/dev/null; then

@@ -13,11 +13,13 @@ another (it owns the OpenGL context); the executor serves subscriptions and serv
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -54,6 +56,8 @@ from sim.simulator import ROBOT_LINKS, CommandError, Simulator, TrajectoryPoint
 OPTICAL_FRAME = "camera_color_optical_frame"
 PHYSICS_CHUNK_S = 0.01  # simulated time per physics iteration (/clock period)
 GROUND_TRUTH_PERIOD_S = 0.5
+SERVICE_TIMEOUT_S = 30.0
+T = TypeVar("T")
 NS = 1_000_000_000
 
 # Parent link of each moving robot link, as in the URDF (sim/gazebo.py).
@@ -91,7 +95,8 @@ class SimNode(Node):
         )  # fmt: skip
         self._camera_enabled = self._declare("camera_enabled", True, "Render and publish the camera")
 
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the simulator, shared by the physics and camera threads
+        self._pending: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any] | None]] = queue.SimpleQueue()
         self._sim = Simulator(load_scenario(world), seed)
         self._world = world
         self._stop = threading.Event()
@@ -170,32 +175,61 @@ class SimNode(Node):
     # --- commands ----------------------------------------------------------------------------
 
     def _on_cmd_vel(self, msg: Twist) -> None:
-        try:
-            with self._lock:
+        def command() -> None:
+            try:
                 note = self._sim.command_base_velocity(msg.linear.x, msg.linear.y, msg.angular.z)
-        except CommandError as error:
-            self.get_logger().warning(str(error), throttle_duration_sec=2.0)
-            return
-        if note:
-            self.get_logger().warning(f"cmd_vel: {note}", throttle_duration_sec=2.0)
+            except CommandError as error:
+                self.get_logger().warning(str(error), throttle_duration_sec=2.0)
+                return
+            if note:
+                self.get_logger().warning(f"cmd_vel: {note}", throttle_duration_sec=2.0)
+
+        self._pending.put((command, None))
 
     def _on_trajectory(self, controller: str, msg: JointTrajectory) -> None:
-        try:
-            points = []
-            for i, point in enumerate(msg.points):
-                if len(point.positions) != len(msg.joint_names):
-                    raise CommandError(
-                        f"point {i} has {len(point.positions)} positions for {len(msg.joint_names)} joints"
-                    )
-                seconds = point.time_from_start.sec + point.time_from_start.nanosec / NS
-                points.append(TrajectoryPoint(seconds, dict(zip(msg.joint_names, point.positions, strict=True))))
-            with self._lock:
+        def command() -> None:
+            try:
+                points = []
+                for i, point in enumerate(msg.points):
+                    if len(point.positions) != len(msg.joint_names):
+                        raise CommandError(
+                            f"point {i} has {len(point.positions)} positions for {len(msg.joint_names)} joints"
+                        )
+                    seconds = point.time_from_start.sec + point.time_from_start.nanosec / NS
+                    positions = dict(zip(msg.joint_names, point.positions, strict=True))
+                    points.append(TrajectoryPoint(seconds, positions))
                 note = self._sim.follow_trajectory(controller, list(msg.joint_names), points)
-        except CommandError as error:
-            self.get_logger().warning(f"{controller}: trajectory rejected: {error}")
-            return
-        if note:
-            self.get_logger().warning(f"{controller}: {note}")
+            except CommandError as error:
+                self.get_logger().warning(f"{controller}: trajectory rejected: {error}")
+                return
+            if note:
+                self.get_logger().warning(f"{controller}: {note}")
+
+        self._pending.put((command, None))
+
+    def _in_physics_thread(self, action: Callable[[], T]) -> T:
+        """Run ``action`` on the physics thread between two steps; its result or its exception."""
+        future: Future[T] = Future()
+        self._pending.put((action, future))
+        return future.result(timeout=SERVICE_TIMEOUT_S)
+
+    def _run_pending(self) -> None:
+        """Commands and service actions queued by callbacks; the physics thread runs them in order."""
+        while True:
+            try:
+                action, future = self._pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = action()
+            except Exception as error:  # noqa: BLE001  # handed to the waiting service callback
+                if future is None:
+                    self.get_logger().error(f"command failed: {error!r}")
+                else:
+                    future.set_exception(error)
+            else:
+                if future is not None:
+                    future.set_result(result)
 
     def _on_reset(self, request: ResetSimulation.Request, response: ResetSimulation.Response) -> Any:
         world = request.world or self._world
@@ -204,26 +238,29 @@ class SimNode(Node):
         except ScenarioError as error:
             response.success, response.error_msg = False, str(error)
             return response
-        with self._lock:
+
+        def reset() -> None:
             self._sim.reset(scenario, None if request.seed < 0 else int(request.seed))
             self._world = world
-        self._publish_static_transforms()
-        self._publish_ground_truth()
+            self._publish_static_transforms()
+
+        self._in_physics_thread(reset)
         self.get_logger().info(f"reset to {scenario.name} (seed {self._sim.seed})")
         response.success, response.world = True, world
         return response
 
     def _on_inject_event(self, request: InjectEvent.Request, response: InjectEvent.Response) -> Any:
-        try:
+        def inject() -> str:
             document = load_yaml(request.event)
             if not isinstance(document, dict):
                 raise ScenarioError("event: expected a mapping such as {action: remove, object: red_cup}")
             document.setdefault("when", {"at": 0.0})
-            with self._lock:
-                scenario = self._sim.scenario
-                checked = parse_scenario({**scenario.model_dump(mode="json"), "events": [document]}, "event")
-                response.description = self._sim.apply_event(checked.events[0])
-            self._publish_ground_truth()
+            scenario = self._sim.scenario
+            checked = parse_scenario({**scenario.model_dump(mode="json"), "events": [document]}, "event")
+            return self._sim.apply_event(checked.events[0])
+
+        try:
+            response.description = self._in_physics_thread(inject)
         except (ScenarioError, CommandError, ValueError) as error:
             response.success, response.error_msg = False, str(error).replace("event: events[0].", "event: ")
             return response
@@ -238,10 +275,12 @@ class SimNode(Node):
         next_state = next_truth = next_frame = 0.0
         wall_start, sim_start = time.monotonic(), self._sim.time
         events_seen = 0
+        now = sim_start
         while not self._stop.is_set() and self.context.ok():
             with self._lock:
-                if self._sim.time < sim_start:  # reset
-                    wall_start, sim_start, events_seen = time.monotonic(), 0.0, 0
+                self._run_pending()
+                if self._sim.time < now:  # the world was reset: its clock restarted
+                    wall_start, sim_start, events_seen = time.monotonic(), self._sim.time, 0
                     next_state = next_truth = next_frame = 0.0
                 self._sim.step(steps)
                 now = self._sim.time
