@@ -30,6 +30,7 @@ setup(
             "skill_server = robot_agent.nodes.skill_server:main",
             "static_transform_publisher = robot_agent.nodes.static_transform_publisher:main",
             "sim = robot_agent.nodes.sim_node:main",
+            "gz_adapter = robot_agent.nodes.gz_adapter:main",
         ],
     },
 )

@@ -9,7 +9,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rclpy.action import ActionClient
 from rclpy.client import Client
@@ -41,6 +41,24 @@ class BackgroundSpinner:
     def stop(self) -> None:
         self.executor.shutdown(timeout_sec=2.0)
         self._thread.join(timeout=2.0)
+
+
+class MessageCollector(Generic[MessageT]):
+    """A subscription callback that keeps every message and signals each arrival."""
+
+    def __init__(self) -> None:
+        self.messages: list[MessageT] = []
+        self.arrived = threading.Event()
+
+    def __call__(self, msg: MessageT) -> None:
+        self.messages.append(msg)
+        self.arrived.set()
+
+    def wait(self, timeout_s: float) -> MessageT:
+        """The first message, or TimeoutError."""
+        if not self.arrived.wait(timeout_s):
+            raise TimeoutError(f"no message within {timeout_s:g} s")
+        return self.messages[0]
 
 
 def wait_for_future(future: Future, timeout_s: float, what: str = "the request") -> Any:

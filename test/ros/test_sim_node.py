@@ -161,9 +161,7 @@ def test_ground_truth_reflects_scripted_and_injected_events(
     reset_to(ros_node, tmp_path, events=[event])
 
     def on(graph: SceneGraph, subject: str, support: str) -> bool:
-        return any(
-            r.subject_id == subject and r.predicate == "on" and r.object_id == support for r in graph.relations
-        )
+        return any(r.subject_id == subject and r.predicate == "on" and r.object_id == support for r in graph.relations)
 
     before = wait_for_message(
         ros_node, SceneGraph, "/sim/ground_truth", TIMEOUT_S, predicate=lambda g: time_to_ns(g.header.stamp) < 4e9
@@ -203,8 +201,7 @@ def test_bad_commands_are_refused_and_the_simulator_keeps_running(
         return JointTrajectory(
             joint_names=["joint_head_pan", "joint_head_tilt"],
             points=[
-                JointTrajectoryPoint(positions=[pan, -0.5], time_from_start=seconds_to_duration(t))
-                for t, pan in points
+                JointTrajectoryPoint(positions=[pan, -0.5], time_from_start=seconds_to_duration(t)) for t, pan in points
             ],
         )
 
