@@ -4,21 +4,37 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from types import FrameType
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+SPIN_PERIOD_S = 0.25  # how often the main thread returns to Python to notice Ctrl-C
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
-    """Run one node until Ctrl-C or shutdown; 1 when it cannot start (the reason is logged)."""
-    rclpy.init(args=args)
+    """Run one node until Ctrl-C, SIGTERM or shutdown; 1 when it cannot start (the reason is logged).
+
+    rclpy's own signal handlers would shut the context down under running callbacks; instead
+    SIGINT and SIGTERM raise KeyboardInterrupt here, and the executor, the node and the context
+    go down in that order.
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     node: Node | None = None
     executor = MultiThreadedExecutor()
     try:
         node = make_node()
         executor.add_node(node)
-        executor.spin()
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception as error:  # noqa: BLE001  # a node that cannot start says why and exits 1
@@ -28,6 +44,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         # A second Ctrl-C (a terminal or `ros2 launch` signals the whole process group) must not
         # cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         executor.shutdown(timeout_sec=2.0)
         if node is not None:
             node.destroy_node()

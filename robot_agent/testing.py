@@ -54,7 +54,7 @@ class NodeProcess:
         return self.process.poll() is None
 
     def output(self) -> str:
-        self._log.flush()
+        """Everything the process printed so far."""
         return Path(self._log.name).read_text(errors="replace")
 
     def stop(self, timeout_s: float = 10.0) -> int:

@@ -83,6 +83,9 @@ def build_mjcf(scenario: Scenario) -> str:
     extent = max(max_x - min_x, max_y - min_y, 1.0)
     ET.SubElement(root, "statistic", extent=_fmt(extent), center=_fmt((min_x + max_x) / 2, (min_y + max_y) / 2, 0.5))
     ET.SubElement(visual, "map", znear=_fmt(0.05 / extent), zfar=_fmt(50.0 / extent))
+    asset = ET.SubElement(root, "asset")
+    ET.SubElement(asset, "texture", type="skybox", builtin="gradient", rgb1="0.86 0.89 0.93", rgb2="0.62 0.67 0.73",
+                  width="64", height="64")  # fmt: skip
     default = ET.SubElement(root, "default")
     ET.SubElement(default, "geom", friction="1 0.005 0.0001", solref="0.004 1", solimp="0.95 0.99 0.001")
 

@@ -145,7 +145,7 @@ class Furniture(_Model):
 
     @property
     def name(self) -> str:
-        return self.label or self.type
+        return self.label or self.id.replace("_", " ")
 
     def surface_heights(self) -> list[float]:
         """Heights of the surfaces objects can stand on, lowest first."""

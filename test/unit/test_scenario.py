@@ -14,6 +14,7 @@ from sim.scenario import (
     ScenarioError,
     builtin_worlds,
     load_scenario,
+    load_yaml,
     parse_condition,
     parse_scenario,
 )
@@ -160,3 +161,11 @@ def test_conditions_parse() -> None:
     assert parse_condition(" not holding(red_cup) ") == (True, "holding", ("red_cup",))
     with pytest.raises(ValueError, match="takes 2"):
         parse_condition("on(red_cup)")
+
+
+def test_the_documented_example_is_valid() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    scenario = parse_scenario(load_yaml(example), "docs/scenarios.md")
+    assert [e.action for e in scenario.events] == ["move", "remove", "move", "add"]
+    assert scenario.tasks[0].success == ["on(red_cup, shelf)", "not holding(red_cup)"]
