@@ -17,7 +17,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
     ],
-    package_data={PACKAGE: ["py.typed"], "sim": ["worlds/*.yaml"], **{core: ["py.typed"] for core in CORES}},
+    package_data={**{name: ["py.typed"] for name in (PACKAGE, *CORES)}, "sim": ["py.typed", "worlds/*.yaml"]},
     install_requires=["setuptools"],
     zip_safe=False,
     maintainer="robot_agent maintainers",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +38,33 @@ def test_every_interface_file_is_generated() -> None:
             continue
         module = importlib.import_module(f"robot_agent_interfaces.{path.suffix[1:]}")
         assert hasattr(module, path.stem), f"{path.name} was not generated"
+
+
+def test_the_package_installs_its_data_files(tmp_path: Path) -> None:
+    """The built package holds the built-in worlds, config, launch files and the ament index marker."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("robot_agent-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"sim/worlds/kitchen.yaml", "sim/worlds/apartment.yaml", "sim/worlds/office.yaml"} <= names
+    data = {name.split(".data/data/", 1)[1] for name in names if ".data/data/" in name}
+    assert {
+        "share/robot_agent/package.xml",
+        "share/robot_agent/config/skills.yaml",
+        "share/robot_agent/launch/sim.launch.py",
+        "share/ament_index/resource_index/packages/robot_agent",
+    } <= data
