@@ -1,0 +1,375 @@
+"""Object tracking with one particle filter per object ("Time is on my sight", 2024).
+
+Motion: objects mostly stay put (a little diffusion); with a small rate a person moves one, which
+the filter represents by particles re-drawn anywhere in the mapped area. Measurement: a detection's
+estimated centre with noise growing with range. Association: label and colour must agree, then
+distance (Hungarian); a missing object may be re-found anywhere and keeps its id (marked moved).
+Negative evidence: an object not detected although the spot where it is believed to be is in view
+and not occluded (the depth image sees through to something behind it) loses confidence and, when
+its spot is seen empty, is marked missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+
+from perception.frame import RGBDFrame
+from perception.geometry import invert
+from perception.measure import Observation
+from perception.scene_graph import ObjectKind, ObjectState, SceneObject
+
+Array = npt.NDArray[np.float64]
+NS = 1_000_000_000
+NO_MATCH = 1e6
+MAX_CONFIDENCE = 0.95
+CONFIRM_HITS = 2
+SPOT_RADIUS_M = 0.15  # detections before a new object counts (and is published): no ghosts from one bad frame
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    particles: int = 64
+    static_noise_m: float = 0.002  # diffusion per update of an object nobody moves
+    move_rate_per_s: float = 0.002  # how often a person moves a given object
+    noise_base_m: float = 0.01  # measurement noise at 0 m ...
+    noise_per_m2: float = 0.004  # ... plus this times range squared
+    gate_m: float = 0.35  # farther than this, an observation is not this object at its believed place
+    relocate_cost_m: float = 0.3  # cost of matching an observation to a missing object elsewhere
+    detection_probability: float = 0.8  # chance a clearly visible object is detected
+    occlusion_margin_m: float = 0.06  # depth this much in front of a particle occludes it
+    missing_confidence: float = 0.35  # below this a visible-but-unseen object is missing
+    moved_distance_m: float = 0.25  # re-found this far from its belief: moved
+    moved_hold_s: float = 30.0  # how long "moved" is reported
+    merge_distance_m: float = 0.05  # same label and colour this close: one object
+    tentative_timeout_s: float = 3.0  # an unconfirmed track not seen again for this long is dropped
+
+
+@dataclass
+class Track:
+    id: str
+    label: str
+    attributes: dict[str, str]
+    source: str
+    particles: Array  # (N, 3)
+    weights: Array  # (N,)
+    size: Array
+    yaw: float
+    created_ns: int
+    last_seen_ns: int
+    confidence: float = 0.6
+    state: ObjectState = ObjectState.VISIBLE
+    state_since_ns: int = 0
+    hits: int = 1
+    true_id: str | None = None  # the simulator's id of the last associated detection (evaluation)
+    last_position: Array = field(default_factory=lambda: np.zeros(3))  # where it was last seen
+
+    @property
+    def confirmed(self) -> bool:
+        return self.hits >= CONFIRM_HITS
+
+    def position(self) -> Array:
+        """Most likely position: where it was last seen while it is missing, else the particles' mode."""
+        if self.state == ObjectState.MISSING:
+            return np.array(self.last_position, dtype=np.float64)
+        best = self.particles[int(np.argmax(self.weights))]
+        near = np.linalg.norm(self.particles - best, axis=1) < 0.15
+        weights = self.weights * near
+        return np.asarray((weights[:, None] * self.particles).sum(axis=0) / weights.sum())
+
+    def covariance(self) -> Array:
+        mean = (self.weights[:, None] * self.particles).sum(axis=0)
+        centred = self.particles - mean
+        return np.asarray((self.weights[:, None] * centred).T @ centred)
+
+    def set_state(self, state: ObjectState, stamp_ns: int) -> None:
+        if state != self.state:
+            self.state, self.state_since_ns = state, stamp_ns
+
+
+@dataclass
+class UpdateResult:
+    created: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.moved or self.missing or self.removed)
+
+
+class Tracker:
+    """Tracks objects over RGB-D frames. ``bounds`` (min x, min y, max x, max y) is the mapped area."""
+
+    def __init__(
+        self,
+        settings: TrackerSettings | None = None,
+        bounds: tuple[float, float, float, float] = (-10.0, -10.0, 10.0, 10.0),
+        seed: int = 0,
+    ) -> None:
+        self.settings = settings or TrackerSettings()
+        self.bounds = bounds
+        self.tracks: dict[str, Track] = {}
+        self._rng = np.random.default_rng(seed)
+        self._counters: dict[str, itertools.count[int]] = {}
+        self._last_update_ns: int | None = None
+
+    # --- the update of one frame -------------------------------------------------------------
+
+    def update(self, frame: RGBDFrame, observations: list[Observation]) -> UpdateResult:
+        result = UpdateResult()
+        stamp = frame.stamp_ns
+        dt = 0.0 if self._last_update_ns is None else max(0.0, (stamp - self._last_update_ns) / NS)
+        self._last_update_ns = stamp
+        self._predict(dt)
+        tracks = list(self.tracks.values())
+        matches = self._associate(tracks, observations)
+        matched_tracks = set()
+        for track_index, observation_index in matches:
+            track, observation = tracks[track_index], observations[observation_index]
+            if self._correct(track, observation, stamp):
+                result.moved.append(track.id)
+            matched_tracks.add(track.id)
+        matched_observations = {o for _, o in matches}
+        for index, observation in enumerate(observations):
+            if index not in matched_observations:
+                track = self._create(observation, stamp)
+                result.created.append(track.id)
+        unmatched = [t for t in tracks if t.id not in matched_tracks]
+        result.missing += self._negative_evidence(unmatched, frame)
+        result.removed += self._forget_tentative(stamp)
+        result.removed += self._merge_duplicates()
+        for track in self.tracks.values():
+            if track.state == ObjectState.MOVED and (stamp - track.state_since_ns) / NS > self.settings.moved_hold_s:
+                track.set_state(ObjectState.VISIBLE, stamp)
+        return result
+
+    def confirmed(self) -> list[Track]:
+        return [t for t in self.tracks.values() if t.confirmed]
+
+    def restore(self, objects: list[SceneObject]) -> None:
+        """Recreate tracks from saved scene objects (same ids), e.g. after a restart."""
+        for obj in objects:
+            if obj.kind != ObjectKind.OBJECT:
+                continue
+            sigma = float(np.sqrt(max(np.trace(obj.covariance[:3, :3]) / 3, 1e-6)))
+            n = self.settings.particles
+            self.tracks[obj.id] = Track(
+                id=obj.id,
+                label=obj.label,
+                attributes=dict(obj.attributes),
+                source=obj.source,
+                particles=self._around(obj.position, sigma),
+                weights=np.full(n, 1.0 / n),
+                size=obj.size.copy(),
+                yaw=0.0,
+                created_ns=obj.last_seen_ns,
+                last_seen_ns=obj.last_seen_ns,
+                confidence=min(obj.confidence, MAX_CONFIDENCE),
+                state=obj.state,
+                state_since_ns=obj.last_seen_ns,
+                hits=CONFIRM_HITS,
+                last_position=obj.position.copy(),
+            )
+            _, _, number = obj.id.rpartition("_")
+            if number.isdigit():
+                counter = self._counters.get(obj.label)
+                start = max(int(number) + 1, next(counter) if counter else 1)
+                self._counters[obj.label] = itertools.count(start)
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def _predict(self, dt: float) -> None:
+        settings = self.settings
+        move_probability = 1.0 - math.exp(-settings.move_rate_per_s * dt)
+        for track in self.tracks.values():
+            n = len(track.particles)
+            track.particles += self._rng.normal(0.0, settings.static_noise_m, (n, 3))
+            moved = self._rng.random(n) < move_probability
+            if moved.any():
+                track.particles[moved] = self._anywhere(int(moved.sum()), track.particles[:, 2].mean())
+
+    def _associate(self, tracks: list[Track], observations: list[Observation]) -> list[tuple[int, int]]:
+        if not tracks or not observations:
+            return []
+        settings = self.settings
+        cost = np.full((len(tracks), len(observations)), NO_MATCH)
+        for i, track in enumerate(tracks):
+            position = track.position()
+            for j, observation in enumerate(observations):
+                if not _same_kind(track, observation):
+                    continue
+                distance = float(np.linalg.norm(position - observation.position))
+                if distance <= settings.gate_m:
+                    cost[i, j] = distance
+                elif track.state in (ObjectState.MISSING, ObjectState.OCCLUDED) or track.confidence < 0.5:
+                    cost[i, j] = settings.relocate_cost_m + 0.01 * distance
+        rows, cols = linear_sum_assignment(cost)
+        return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < NO_MATCH]
+
+    def _correct(self, track: Track, observation: Observation, stamp: int) -> bool:
+        """Fold an observation into a track; True when it shows the object was moved."""
+        settings = self.settings
+        sigma = settings.noise_base_m + settings.noise_per_m2 * observation.range_m**2
+        moved_far = float(np.linalg.norm(track.last_position - observation.position)) > settings.moved_distance_m
+        if moved_far:
+            track.particles = self._around(observation.position, sigma)
+            track.weights = np.full(len(track.particles), 1.0 / len(track.particles))
+        else:
+            squared = ((track.particles - observation.position) ** 2).sum(axis=1)
+            weights = track.weights * np.exp(-0.5 * squared / sigma**2) + 1e-300
+            track.weights = weights / weights.sum()
+            self._resample(track, observation.position, sigma)
+        track.size = 0.7 * track.size + 0.3 * observation.size if track.hits else observation.size
+        track.yaw = observation.yaw
+        track.hits += 1
+        track.last_seen_ns = stamp
+        track.last_position = observation.position.copy()
+        # Never certain: a belief of 1 could not be lowered by negative evidence.
+        track.confidence = min(MAX_CONFIDENCE, track.confidence + (1.0 - track.confidence) * 0.5 * observation.score)
+        track.true_id = observation.true_id
+        for key, value in observation.attributes.items():
+            track.attributes.setdefault(key, value)  # the first sighting names the colour; shading varies
+        if moved_far and track.confirmed:
+            track.set_state(ObjectState.MOVED, stamp)
+            return True
+        if track.state != ObjectState.MOVED:
+            track.set_state(ObjectState.VISIBLE, stamp)
+        return False
+
+    def _negative_evidence(self, tracks: list[Track], frame: RGBDFrame) -> list[str]:
+        """Tracks not detected this frame: lose belief where their spot is seen; a list of newly missing."""
+        settings = self.settings
+        newly_missing = []
+        camera_from_map = invert(frame.camera_pose)
+        height, width = frame.depth.shape
+        intrinsics = frame.intrinsics
+        for track in tracks:
+            points = track.particles @ camera_from_map[:3, :3].T + camera_from_map[:3, 3]
+            z = points[:, 2]
+            in_front = z > 0.1
+            u = np.full(len(z), -1)
+            v = np.full(len(z), -1)
+            u[in_front] = np.round(intrinsics.fx * points[in_front, 0] / z[in_front] + intrinsics.cx).astype(int)
+            v[in_front] = np.round(intrinsics.fy * points[in_front, 1] / z[in_front] + intrinsics.cy).astype(int)
+            in_image = in_front & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            if not in_image.any():
+                continue
+            observed = np.full(len(z), np.nan)
+            observed[in_image] = frame.depth[v[in_image], u[in_image]]
+            with np.errstate(invalid="ignore"):
+                seen_through = in_image & np.isfinite(observed) & (observed > z - settings.occlusion_margin_m)
+                occluded = in_image & np.isfinite(observed) & (observed <= z - settings.occlusion_margin_m)
+            # The believed spot: particles near where the object was last seen.
+            spot = np.linalg.norm(track.particles - track.last_position, axis=1) < SPOT_RADIUS_M
+            if not spot.any():
+                continue
+            visible = float(seen_through[spot].mean())
+            if visible < 0.5:
+                if float(occluded[spot].mean()) > 0.5 and track.state == ObjectState.VISIBLE:
+                    track.set_state(ObjectState.OCCLUDED, frame.stamp_ns)
+                continue
+            # Bayes on "the object is at its spot": had it been there, it would likely have been detected.
+            miss = 1.0 - settings.detection_probability * visible
+            track.confidence = track.confidence * miss / (track.confidence * miss + (1.0 - track.confidence))
+            # The mass that leaves the spot goes to "someone moved it": particles anywhere in the area.
+            replace = np.flatnonzero(seen_through)
+            keep = round(len(replace) * track.confidence)
+            replace = replace[keep:]
+            if len(replace):
+                track.particles[replace] = self._anywhere(len(replace), float(track.last_position[2]))
+            newly_lost = track.confidence < settings.missing_confidence and track.state != ObjectState.MISSING
+            if newly_lost and track.confirmed:
+                track.set_state(ObjectState.MISSING, frame.stamp_ns)
+                newly_missing.append(track.id)
+        return newly_missing
+
+    def _forget_tentative(self, stamp: int) -> list[str]:
+        timeout = self.settings.tentative_timeout_s * NS
+        stale = [t.id for t in self.tracks.values() if not t.confirmed and stamp - t.last_seen_ns > timeout]
+        for track_id in stale:
+            del self.tracks[track_id]
+        return stale
+
+    def _merge_duplicates(self) -> list[str]:
+        """Two tracks of the same kind at the same place are one object: keep the older id."""
+        removed: list[str] = []
+        tracks = sorted(self.tracks.values(), key=lambda t: t.created_ns)
+        for i, older in enumerate(tracks):
+            if older.id in removed:
+                continue
+            for newer in tracks[i + 1 :]:
+                if newer.id in removed or not _same_kind(older, newer):
+                    continue
+                if float(np.linalg.norm(older.position() - newer.position())) < self.settings.merge_distance_m:
+                    older.hits += newer.hits
+                    older.last_seen_ns = max(older.last_seen_ns, newer.last_seen_ns)
+                    removed.append(newer.id)
+        for track_id in removed:
+            del self.tracks[track_id]
+        return removed
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _create(self, observation: Observation, stamp: int) -> Track:
+        counter = self._counters.setdefault(observation.label, itertools.count(1))
+        track_id = f"{observation.label.replace(' ', '_')}_{next(counter)}"
+        while track_id in self.tracks:
+            track_id = f"{observation.label.replace(' ', '_')}_{next(counter)}"
+        sigma = self.settings.noise_base_m + self.settings.noise_per_m2 * observation.range_m**2
+        n = self.settings.particles
+        track = Track(
+            id=track_id,
+            label=observation.label,
+            attributes=dict(observation.attributes),
+            source=observation.source,
+            particles=self._around(observation.position, sigma),
+            weights=np.full(n, 1.0 / n),
+            size=observation.size.copy(),
+            yaw=observation.yaw,
+            created_ns=stamp,
+            last_seen_ns=stamp,
+            state_since_ns=stamp,
+            true_id=observation.true_id,
+            last_position=observation.position.copy(),
+        )
+        self.tracks[track_id] = track
+        return track
+
+    def _around(self, position: Array, sigma: float) -> Array:
+        return position + self._rng.normal(0.0, sigma, (self.settings.particles, 3))
+
+    def _anywhere(self, count: int, height: float) -> Array:
+        min_x, min_y, max_x, max_y = self.bounds
+        xy = self._rng.uniform((min_x, min_y), (max_x, max_y), (count, 2))
+        return np.column_stack([xy, np.full(count, height)])
+
+    def _resample(self, track: Track, position: Array, sigma: float) -> None:
+        """Systematic resampling when the effective sample size is low."""
+        n = len(track.weights)
+        if 1.0 / float((track.weights**2).sum()) > n / 2:
+            return
+        positions = (self._rng.random() + np.arange(n)) / n
+        indices = np.minimum(np.searchsorted(np.cumsum(track.weights), positions), n - 1)
+        track.particles = track.particles[indices] + self._rng.normal(0.0, sigma / 4, (n, 3))
+        track.weights = np.full(n, 1.0 / n)
+
+
+# Colours that shading or a detector may confuse; other colour pairs are different objects.
+SIMILAR_COLORS = ({"orange", "brown"}, {"white", "gray"}, {"gray", "black"}, {"red", "pink"}, {"yellow", "orange"})
+
+
+def _same_kind(a: Track | Observation, b: Track | Observation) -> bool:
+    """Same label, and the same (or an easily confused) colour where both have one."""
+    if a.label != b.label:
+        return False
+    color_a, color_b = a.attributes.get("color"), b.attributes.get("color")
+    if color_a is None or color_b is None or color_a == color_b:
+        return True
+    return {color_a, color_b} in SIMILAR_COLORS
