@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +118,7 @@ def test_association_keeps_ids_and_makes_no_duplicates() -> None:
 
 
 @pytest.fixture
-def kitchen_view() -> tuple[Simulator, Callable[[], RGBDFrame]]:
+def kitchen_view() -> Iterator[tuple[Simulator, Callable[[], RGBDFrame]]]:
     document = load_scenario("kitchen").model_dump(mode="json")
     document["robot"]["pose"] = [1.6, 2.5, math.pi / 2]  # facing the counter
     sim = Simulator(parse_scenario(document))
@@ -205,7 +205,7 @@ def test_graph_persists_and_restores_with_the_same_ids(
     restarted.process(frame())  # seen again: the same ids, no new tracks
     assert set(restarted.tracker.tracks) == set(before)
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(PersistenceError, match="broken.json"):
+    with pytest.raises(PersistenceError, match=r"broken\.json"):
         load_graph(tmp_path / "broken.json")
 
 
