@@ -31,6 +31,7 @@ setup(
             "static_transform_publisher = robot_agent.nodes.static_transform_publisher:main",
             "sim = robot_agent.nodes.sim_node:main",
             "gz_adapter = robot_agent.nodes.gz_adapter:main",
+            "perception = robot_agent.nodes.perception_node:main",
         ],
     },
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import open3d as o3d
@@ -45,7 +46,7 @@ class MeasureSettings:
     outlier_neighbours: int = 12
     outlier_std_ratio: float = 2.0
     min_depth: float = 0.15
-    max_depth: float = 8.0
+    max_depth: float = 4.0  # beyond this, depth of a consumer RGB-D camera is too coarse to place objects
 
 
 def backproject(depth: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_], intrinsics: CameraIntrinsics) -> Points:
@@ -98,12 +99,32 @@ def estimate_centre(
     return centre, size, math.atan2(view[1], view[0])
 
 
-def measure(detection: Detection, frame: RGBDFrame, settings: MeasureSettings | None = None) -> Observation | None:
+def valid_depth(frame: RGBDFrame, settings: MeasureSettings) -> npt.NDArray[np.bool_]:
+    """Pixels whose depth is a reading within the trusted range (compute once per frame)."""
+    depth = frame.depth
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(depth) & (depth >= settings.min_depth) & (depth <= settings.max_depth)
+
+
+def measure(
+    detection: Detection,
+    frame: RGBDFrame,
+    settings: MeasureSettings | None = None,
+    in_range: npt.NDArray[np.bool_] | None = None,
+) -> Observation | None:
     """The detection as a 3D observation, or None when too few valid depth points remain."""
     settings = settings or MeasureSettings()
-    depth = frame.depth
-    in_range = np.isfinite(depth) & (depth >= settings.min_depth) & (depth <= settings.max_depth)
-    camera_points = backproject(depth, detection.mask & in_range, frame.intrinsics)
+    if in_range is None:
+        in_range = valid_depth(frame, settings)
+    # Work inside the mask's bounding box, not over the whole frame.
+    x, y, width, height = cv2.boundingRect(detection.mask.view(np.uint8))
+    if width == 0 or height == 0:
+        return None
+    window = (slice(y, y + height), slice(x, x + width))
+    mask = detection.mask[window] & in_range[window]
+    k = frame.intrinsics
+    shifted = CameraIntrinsics(width, height, k.fx, k.fy, k.cx - x, k.cy - y, k.distortion_model, k.distortion)
+    camera_points = backproject(frame.depth[window], mask, shifted)
     if len(camera_points) < settings.min_points:
         return None
     points = clean_points(transform_points(camera_points, frame.camera_pose), settings)
@@ -113,7 +134,7 @@ def measure(detection: Detection, frame: RGBDFrame, settings: MeasureSettings | 
     centre, size, yaw = estimate_centre(points, camera_position, settings.voxel_size)
     attributes = dict(detection.attributes)
     if "color" not in attributes:
-        name = dominant_color(frame.color, detection.mask & in_range)
+        name = dominant_color(frame.color[window], mask)
         if name is not None:
             attributes["color"] = name
     return Observation(

@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from perception.frame import Detector, RGBDFrame
-from perception.measure import MeasureSettings, Observation, measure
+from perception.measure import MeasureSettings, Observation, measure, valid_depth
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
 from perception.semantic_map import EMPTY_MAP, SemanticMap
 from perception.tracker import Track, Tracker, TrackerSettings, UpdateResult
@@ -71,12 +72,12 @@ class RelationKeeper:
                 key = (obj.id, Predicate.IN, room.id)
                 if room.contains(x, y, -0.1 if key in self._active else 0.05):
                     active.add(key)
-        for a in objects:
-            for b in objects:
-                if a.id >= b.id:
-                    continue
-                distance = float(np.linalg.norm(a.position - b.position))
+        if len(objects) > 1:
+            positions = np.array([o.position for o in objects])
+            for i, j in cKDTree(positions).query_pairs(0.4):
+                a, b = objects[i], objects[j]
                 near_key = (a.id, Predicate.NEAR, b.id)
+                distance = float(np.linalg.norm(positions[i] - positions[j]))
                 if distance < (0.4 if near_key in self._active else 0.3):
                     active.add(near_key)
                     active.add((b.id, Predicate.NEAR, a.id))
@@ -126,8 +127,9 @@ class Perception:
         detections = self.detector.detect(frame, queries)
         detected = time.perf_counter()
         observations: list[Observation] = []
+        in_range = valid_depth(frame, self.measure_settings)
         for detection in detections:
-            observation = measure(detection, frame, self.measure_settings)
+            observation = measure(detection, frame, self.measure_settings, in_range)
             if observation is not None:
                 observations.append(observation)
         measured = time.perf_counter()

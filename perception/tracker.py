@@ -92,6 +92,15 @@ class Track:
             self.state, self.state_since_ns = state, stamp_ns
 
 
+@dataclass(frozen=True)
+class _SpotView:
+    """How the camera sees a track this frame."""
+
+    seen_through: npt.NDArray[np.bool_]  # per particle: in the image, nothing in front of it
+    visible: float  # of the particles at the believed spot, the fraction seen through
+    occluded: float  # ... and the fraction hidden behind something nearer
+
+
 @dataclass
 class UpdateResult:
     created: list[str] = field(default_factory=list)
@@ -129,7 +138,9 @@ class Tracker:
         self._last_update_ns = stamp
         self._predict(dt)
         tracks = list(self.tracks.values())
-        matches = self._associate(tracks, observations)
+        positions = np.array([t.position() for t in tracks]).reshape(-1, 3)
+        views = self._spot_views(tracks, frame)
+        matches = self._associate(tracks, positions, views, observations)
         matched_tracks = set()
         for track_index, observation_index in matches:
             track, observation = tracks[track_index], observations[observation_index]
@@ -141,8 +152,9 @@ class Tracker:
             if index not in matched_observations:
                 track = self._create(observation, stamp)
                 result.created.append(track.id)
-        unmatched = [t for t in tracks if t.id not in matched_tracks]
-        result.missing += self._negative_evidence(unmatched, frame)
+        for track, view in zip(tracks, views, strict=True):
+            if track.id not in matched_tracks and view is not None and self._negative_evidence(track, view, stamp):
+                result.missing.append(track.id)
         result.removed += self._forget_tentative(stamp)
         result.removed += self._merge_duplicates()
         for track in self.tracks.values():
@@ -195,21 +207,33 @@ class Tracker:
             if moved.any():
                 track.particles[moved] = self._anywhere(int(moved.sum()), track.particles[:, 2].mean())
 
-    def _associate(self, tracks: list[Track], observations: list[Observation]) -> list[tuple[int, int]]:
+    def _associate(
+        self,
+        tracks: list[Track],
+        positions: Array,
+        views: list[_SpotView | None],
+        observations: list[Observation],
+    ) -> list[tuple[int, int]]:
         if not tracks or not observations:
             return []
         settings = self.settings
-        cost = np.full((len(tracks), len(observations)), NO_MATCH)
-        for i, track in enumerate(tracks):
-            position = track.position()
-            for j, observation in enumerate(observations):
-                if not _same_kind(track, observation):
-                    continue
-                distance = float(np.linalg.norm(position - observation.position))
-                if distance <= settings.gate_m:
-                    cost[i, j] = distance
-                elif track.state in (ObjectState.MISSING, ObjectState.OCCLUDED) or track.confidence < 0.5:
-                    cost[i, j] = settings.relocate_cost_m + 0.01 * distance
+        observed = np.array([o.position for o in observations])
+        distance = np.linalg.norm(positions[:, None, :] - observed[None, :, :], axis=2)
+        compatible = np.array([[_same_kind(t, o) for o in observations] for t in tracks])
+        # A track may take an observation elsewhere when it is lost, unsure, or its spot is in view:
+        # seen through there, the object is not where it was believed to be.
+        may_relocate = np.array(
+            [
+                t.state in (ObjectState.MISSING, ObjectState.OCCLUDED)
+                or t.confidence < 0.5
+                or (view is not None and view.visible >= 0.5)
+                for t, view in zip(tracks, views, strict=True)
+            ]
+        )
+        cost = np.where(distance <= settings.gate_m, distance, NO_MATCH)
+        relocate = settings.relocate_cost_m + 0.01 * distance
+        cost = np.where((cost >= NO_MATCH) & may_relocate[:, None], relocate, cost)
+        cost = np.where(compatible, cost, NO_MATCH)
         rows, cols = linear_sum_assignment(cost)
         return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < NO_MATCH]
 
@@ -243,52 +267,61 @@ class Tracker:
             track.set_state(ObjectState.VISIBLE, stamp)
         return False
 
-    def _negative_evidence(self, tracks: list[Track], frame: RGBDFrame) -> list[str]:
-        """Tracks not detected this frame: lose belief where their spot is seen; a list of newly missing."""
-        settings = self.settings
-        newly_missing = []
+    def _spot_views(self, tracks: list[Track], frame: RGBDFrame) -> list[_SpotView | None]:
+        """For each track: which particles the camera sees through to, or None when none is in the image."""
+        views: list[_SpotView | None] = [None] * len(tracks)
+        if not tracks:
+            return views
+        margin = self.settings.occlusion_margin_m
         camera_from_map = invert(frame.camera_pose)
         height, width = frame.depth.shape
-        intrinsics = frame.intrinsics
-        for track in tracks:
-            points = track.particles @ camera_from_map[:3, :3].T + camera_from_map[:3, 3]
-            z = points[:, 2]
-            in_front = z > 0.1
-            u = np.full(len(z), -1)
-            v = np.full(len(z), -1)
-            u[in_front] = np.round(intrinsics.fx * points[in_front, 0] / z[in_front] + intrinsics.cx).astype(int)
-            v[in_front] = np.round(intrinsics.fy * points[in_front, 1] / z[in_front] + intrinsics.cy).astype(int)
-            in_image = in_front & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-            if not in_image.any():
-                continue
-            observed = np.full(len(z), np.nan)
-            observed[in_image] = frame.depth[v[in_image], u[in_image]]
-            with np.errstate(invalid="ignore"):
-                seen_through = in_image & np.isfinite(observed) & (observed > z - settings.occlusion_margin_m)
-                occluded = in_image & np.isfinite(observed) & (observed <= z - settings.occlusion_margin_m)
-            # The believed spot: particles near where the object was last seen.
-            spot = np.linalg.norm(track.particles - track.last_position, axis=1) < SPOT_RADIUS_M
-            if not spot.any():
-                continue
-            visible = float(seen_through[spot].mean())
-            if visible < 0.5:
-                if float(occluded[spot].mean()) > 0.5 and track.state == ObjectState.VISIBLE:
-                    track.set_state(ObjectState.OCCLUDED, frame.stamp_ns)
-                continue
-            # Bayes on "the object is at its spot": had it been there, it would likely have been detected.
-            miss = 1.0 - settings.detection_probability * visible
-            track.confidence = track.confidence * miss / (track.confidence * miss + (1.0 - track.confidence))
-            # The mass that leaves the spot goes to "someone moved it": particles anywhere in the area.
-            replace = np.flatnonzero(seen_through)
-            keep = round(len(replace) * track.confidence)
-            replace = replace[keep:]
-            if len(replace):
-                track.particles[replace] = self._anywhere(len(replace), float(track.last_position[2]))
-            newly_lost = track.confidence < settings.missing_confidence and track.state != ObjectState.MISSING
-            if newly_lost and track.confirmed:
-                track.set_state(ObjectState.MISSING, frame.stamp_ns)
-                newly_missing.append(track.id)
-        return newly_missing
+        k = frame.intrinsics
+        particles = np.concatenate([t.particles for t in tracks])
+        points = particles @ camera_from_map[:3, :3].T + camera_from_map[:3, 3]
+        z = points[:, 2]
+        in_front = z > 0.1
+        safe_z = np.where(in_front, z, 1.0)
+        u = np.round(k.fx * points[:, 0] / safe_z + k.cx)
+        v = np.round(k.fy * points[:, 1] / safe_z + k.cy)
+        in_image = in_front & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+        observed = np.full(len(z), np.nan)
+        observed[in_image] = frame.depth[v[in_image].astype(int), u[in_image].astype(int)]
+        with np.errstate(invalid="ignore"):
+            seen_through = in_image & (observed > z - margin)
+            occluded = in_image & (observed <= z - margin)
+        start = 0
+        for index, track in enumerate(tracks):
+            end = start + len(track.particles)
+            if in_image[start:end].any():
+                spot = np.linalg.norm(track.particles - track.last_position, axis=1) < SPOT_RADIUS_M
+                if spot.any():
+                    views[index] = _SpotView(
+                        seen_through=seen_through[start:end],
+                        visible=float(seen_through[start:end][spot].mean()),
+                        occluded=float(occluded[start:end][spot].mean()),
+                    )
+            start = end
+        return views
+
+    def _negative_evidence(self, track: Track, view: _SpotView, stamp_ns: int) -> bool:
+        """An undetected track whose spot is in view loses belief; True when it becomes missing."""
+        settings = self.settings
+        if view.visible < 0.5:
+            if view.occluded > 0.5 and track.state == ObjectState.VISIBLE:
+                track.set_state(ObjectState.OCCLUDED, stamp_ns)
+            return False
+        # Bayes on "the object is at its spot": had it been there, it would likely have been detected.
+        miss = 1.0 - settings.detection_probability * view.visible
+        track.confidence = track.confidence * miss / (track.confidence * miss + (1.0 - track.confidence))
+        # The belief that leaves the spot goes to "someone moved it": particles anywhere in the area.
+        replace = np.flatnonzero(view.seen_through)
+        replace = replace[round(len(replace) * track.confidence) :]
+        if len(replace):
+            track.particles[replace] = self._anywhere(len(replace), float(track.last_position[2]))
+        if track.confidence < settings.missing_confidence and track.state != ObjectState.MISSING and track.confirmed:
+            track.set_state(ObjectState.MISSING, stamp_ns)
+            return True
+        return False
 
     def _forget_tentative(self, stamp: int) -> list[str]:
         timeout = self.settings.tentative_timeout_s * NS
@@ -299,18 +332,19 @@ class Tracker:
 
     def _merge_duplicates(self) -> list[str]:
         """Two tracks of the same kind at the same place are one object: keep the older id."""
-        removed: list[str] = []
         tracks = sorted(self.tracks.values(), key=lambda t: t.created_ns)
-        for i, older in enumerate(tracks):
-            if older.id in removed:
+        if len(tracks) < 2:
+            return []
+        positions = np.array([t.position() for t in tracks])
+        close = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2) < self.settings.merge_distance_m
+        removed: list[str] = []
+        for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
+            older, newer = tracks[int(i)], tracks[int(j)]
+            if older.id in removed or newer.id in removed or not _same_kind(older, newer):
                 continue
-            for newer in tracks[i + 1 :]:
-                if newer.id in removed or not _same_kind(older, newer):
-                    continue
-                if float(np.linalg.norm(older.position() - newer.position())) < self.settings.merge_distance_m:
-                    older.hits += newer.hits
-                    older.last_seen_ns = max(older.last_seen_ns, newer.last_seen_ns)
-                    removed.append(newer.id)
+            older.hits += newer.hits
+            older.last_seen_ns = max(older.last_seen_ns, newer.last_seen_ns)
+            removed.append(newer.id)
         for track_id in removed:
             del self.tracks[track_id]
         return removed

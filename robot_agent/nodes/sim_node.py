@@ -289,6 +289,7 @@ class SimNode(Node):
                     self._publish_state()
                     next_state = max(next_state + state_period, now)
                 if self._camera_enabled and now >= next_frame:
+                    self._publish_state()  # transforms at the frame's stamp, for whoever projects it
                     self._hand_frame_to_camera()
                     next_frame = max(next_frame + 1.0 / self._frame_rate_hz(), now)
                 new_events = len(self._sim.event_log) != events_seen
