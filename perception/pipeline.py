@@ -16,7 +16,7 @@ from perception.frame import Detector, RGBDFrame
 from perception.measure import MeasureSettings, Observation, measure, valid_depth
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
 from perception.semantic_map import EMPTY_MAP, SemanticMap
-from perception.tracker import Track, Tracker, TrackerSettings, UpdateResult
+from perception.tracker import Track, Tracker, TrackerSettings, UpdateResult, track_covariances, track_positions
 
 PARTICLES_PUBLISHED = 24
 
@@ -57,49 +57,64 @@ class RelationKeeper:
 
     def update(self, objects: list[SceneObject], semantic_map: SemanticMap, viewpoint: np.ndarray) -> list[Relation]:
         active: set[tuple[str, Predicate, str]] = set()
-        for obj in objects:
-            x, y, z = obj.position
-            bottom = z - obj.size[2] / 2
-            for piece in semantic_map.furniture:
-                key = (obj.id, Predicate.ON, piece.id)
-                slack = 0.05 if key in self._active else 0.0
-                lx, ly = semantic_map.local_xy(piece, x, y)
-                inside = abs(lx) <= piece.size[0] / 2 + slack and abs(ly) <= piece.size[1] / 2 + slack
-                on_surface = any(-0.04 - slack <= bottom - h <= 0.06 + slack for h in piece.surface_heights())
-                if inside and on_surface:
-                    active.add(key)
-            for room in semantic_map.rooms:
-                key = (obj.id, Predicate.IN, room.id)
-                if room.contains(x, y, -0.1 if key in self._active else 0.05):
-                    active.add(key)
+        if not objects:
+            self._active = active
+            return []
+        ids = [o.id for o in objects]
+        positions = np.array([o.position for o in objects])
+        bottoms = positions[:, 2] - np.array([o.size[2] for o in objects]) / 2
+        for piece in semantic_map.furniture:
+            was_on = np.array([(i, Predicate.ON, piece.id) in self._active for i in ids])
+            slack = np.where(was_on, 0.05, 0.0)
+            fx, fy, yaw = piece.pose
+            c, s = np.cos(yaw), np.sin(yaw)
+            dx, dy = positions[:, 0] - fx, positions[:, 1] - fy
+            local_x, local_y = c * dx + s * dy, -s * dx + c * dy
+            inside = (np.abs(local_x) <= piece.size[0] / 2 + slack) & (np.abs(local_y) <= piece.size[1] / 2 + slack)
+            on_surface = np.zeros(len(ids), dtype=bool)
+            for height in piece.surface_heights():
+                gap = bottoms - height
+                on_surface |= (gap >= -0.04 - slack) & (gap <= 0.06 + slack)
+            active.update((ids[i], Predicate.ON, piece.id) for i in np.flatnonzero(inside & on_surface))
+        for room in semantic_map.rooms:
+            was_in = np.array([(i, Predicate.IN, room.id) in self._active for i in ids])
+            margin = np.where(was_in, -0.1, 0.05)
+            inside = (
+                (positions[:, 0] >= room.min[0] + margin)
+                & (positions[:, 0] <= room.max[0] - margin)
+                & (positions[:, 1] >= room.min[1] + margin)
+                & (positions[:, 1] <= room.max[1] - margin)
+            )
+            active.update((ids[i], Predicate.IN, room.id) for i in np.flatnonzero(inside))
         if len(objects) > 1:
-            positions = np.array([o.position for o in objects])
-            for i, j in cKDTree(positions).query_pairs(0.4):
-                a, b = objects[i], objects[j]
-                near_key = (a.id, Predicate.NEAR, b.id)
-                distance = float(np.linalg.norm(positions[i] - positions[j]))
-                if distance < (0.4 if near_key in self._active else 0.3):
-                    active.add(near_key)
-                    active.add((b.id, Predicate.NEAR, a.id))
-                    active |= self._sides(a, b, viewpoint)
+            pairs = np.array(sorted(cKDTree(positions).query_pairs(0.4)), dtype=int).reshape(-1, 2)
+            if len(pairs):
+                active |= self._pairs(ids, positions, pairs, viewpoint)
         self._active = active
-        return [Relation(s, p, o) for s, p, o in sorted(active, key=lambda r: (r[0], r[1].value, r[2]))]
+        return [Relation(s, p, o) for s, p, o in sorted(active)]  # Predicate is a str: tuples compare
 
-    def _sides(self, a: SceneObject, b: SceneObject, viewpoint: np.ndarray) -> set[tuple[str, Predicate, str]]:
-        """left_of / right_of as seen from the viewpoint (the camera)."""
-        view = (a.position[:2] + b.position[:2]) / 2 - viewpoint[:2]
-        norm = float(np.linalg.norm(view))
-        if norm < 1e-6:
-            return set()
-        left = np.array([-view[1], view[0]]) / norm
-        offset = float((a.position[:2] - b.position[:2]) @ left)
-        a_left = (a.id, Predicate.LEFT_OF, b.id)
-        a_right = (a.id, Predicate.RIGHT_OF, b.id)
-        if offset > (0.02 if a_left in self._active else 0.05):
-            return {a_left, (b.id, Predicate.RIGHT_OF, a.id)}
-        if offset < -(0.02 if a_right in self._active else 0.05):
-            return {a_right, (b.id, Predicate.LEFT_OF, a.id)}
-        return set()
+    def _pairs(
+        self, ids: list[str], positions: np.ndarray, pairs: np.ndarray, viewpoint: np.ndarray
+    ) -> set[tuple[str, Predicate, str]]:
+        """near, and left_of / right_of as seen from the viewpoint (the camera), for close pairs."""
+        a, b = positions[pairs[:, 0]], positions[pairs[:, 1]]
+        distance = np.linalg.norm(a - b, axis=1)
+        view = (a[:, :2] + b[:, :2]) / 2 - viewpoint[:2]
+        norm = np.maximum(np.linalg.norm(view, axis=1), 1e-9)
+        left = np.stack([-view[:, 1], view[:, 0]], axis=1) / norm[:, None]
+        offset = ((a[:, :2] - b[:, :2]) * left).sum(axis=1)  # > 0: a is left of b
+        active: set[tuple[str, Predicate, str]] = set()
+        for (i, j), d, side in zip(pairs.tolist(), distance.tolist(), offset.tolist(), strict=True):
+            first, second = ids[i], ids[j]
+            if d >= (0.4 if (first, Predicate.NEAR, second) in self._active else 0.3):
+                continue
+            active.add((first, Predicate.NEAR, second))
+            active.add((second, Predicate.NEAR, first))
+            if side > (0.02 if (first, Predicate.LEFT_OF, second) in self._active else 0.05):
+                active.update({(first, Predicate.LEFT_OF, second), (second, Predicate.RIGHT_OF, first)})
+            elif side < -(0.02 if (first, Predicate.RIGHT_OF, second) in self._active else 0.05):
+                active.update({(first, Predicate.RIGHT_OF, second), (second, Predicate.LEFT_OF, first)})
+        return active
 
 
 class Perception:
@@ -172,7 +187,13 @@ class Perception:
                 state=ObjectState.VISIBLE,
                 source="map",
             )
-        objects = [scene_object(track) for track in self.tracker.confirmed()]
+        confirmed = self.tracker.confirmed()
+        objects = [
+            scene_object(track, position, covariance)
+            for track, position, covariance in zip(
+                confirmed, track_positions(confirmed), track_covariances(confirmed), strict=True
+            )
+        ]
         for obj in objects:
             graph.objects[obj.id] = obj
         relations = self.relations.update(objects, self.semantic_map, self._viewpoint)
@@ -187,16 +208,16 @@ def restore(perception: Perception, graph: SceneGraph) -> None:
     perception.revision = graph.revision + 1
 
 
-def scene_object(track: Track) -> SceneObject:
+def scene_object(track: Track, position: np.ndarray, particle_covariance: np.ndarray) -> SceneObject:
     covariance = np.zeros((6, 6))
-    covariance[:3, :3] = track.covariance()
+    covariance[:3, :3] = particle_covariance
     covariance[3:, 3:] = np.diag([1e3, 1e3, 0.1])  # orientation: only the view heading is known
     step = max(1, len(track.particles) // PARTICLES_PUBLISHED)
     return SceneObject(
         id=track.id,
         label=track.label,
         kind=ObjectKind.OBJECT,
-        position=track.position(),
+        position=position,
         orientation=np.array([0.0, 0.0, np.sin(track.yaw / 2), np.cos(track.yaw / 2)]),
         covariance=covariance,
         size=track.size.copy(),

@@ -138,7 +138,7 @@ class Tracker:
         self._last_update_ns = stamp
         self._predict(dt)
         tracks = list(self.tracks.values())
-        positions = np.array([t.position() for t in tracks]).reshape(-1, 3)
+        positions = track_positions(tracks)
         views = self._spot_views(tracks, frame)
         matches = self._associate(tracks, positions, views, observations)
         matched_tracks = set()
@@ -198,14 +198,21 @@ class Tracker:
     # --- steps -------------------------------------------------------------------------------
 
     def _predict(self, dt: float) -> None:
+        if not self.tracks:
+            return
         settings = self.settings
         move_probability = 1.0 - math.exp(-settings.move_rate_per_s * dt)
-        for track in self.tracks.values():
-            n = len(track.particles)
-            track.particles += self._rng.normal(0.0, settings.static_noise_m, (n, 3))
-            moved = self._rng.random(n) < move_probability
-            if moved.any():
-                track.particles[moved] = self._anywhere(int(moved.sum()), track.particles[:, 2].mean())
+        tracks = list(self.tracks.values())
+        sizes = [len(t.particles) for t in tracks]
+        noise = self._rng.normal(0.0, settings.static_noise_m, (sum(sizes), 3))
+        moved = self._rng.random(sum(sizes)) < move_probability
+        start = 0
+        for track, size in zip(tracks, sizes, strict=True):
+            track.particles += noise[start : start + size]
+            teleported = moved[start : start + size]
+            if teleported.any():
+                track.particles[teleported] = self._anywhere(int(teleported.sum()), float(track.last_position[2]))
+            start += size
 
     def _associate(
         self,
@@ -219,7 +226,7 @@ class Tracker:
         settings = self.settings
         observed = np.array([o.position for o in observations])
         distance = np.linalg.norm(positions[:, None, :] - observed[None, :, :], axis=2)
-        compatible = np.array([[_same_kind(t, o) for o in observations] for t in tracks])
+        compatible = kinds_match(tracks, observations)
         # A track may take an observation elsewhere when it is lost, unsure, or its spot is in view:
         # seen through there, the object is not where it was believed to be.
         may_relocate = np.array(
@@ -289,11 +296,15 @@ class Tracker:
         with np.errstate(invalid="ignore"):
             seen_through = in_image & (observed > z - margin)
             occluded = in_image & (observed <= z - margin)
+        last_positions = np.repeat(
+            np.array([t.last_position for t in tracks]), [len(t.particles) for t in tracks], axis=0
+        )
+        at_spot = np.linalg.norm(particles - last_positions, axis=1) < SPOT_RADIUS_M
         start = 0
         for index, track in enumerate(tracks):
             end = start + len(track.particles)
             if in_image[start:end].any():
-                spot = np.linalg.norm(track.particles - track.last_position, axis=1) < SPOT_RADIUS_M
+                spot = at_spot[start:end]
                 if spot.any():
                     views[index] = _SpotView(
                         seen_through=seen_through[start:end],
@@ -335,7 +346,7 @@ class Tracker:
         tracks = sorted(self.tracks.values(), key=lambda t: t.created_ns)
         if len(tracks) < 2:
             return []
-        positions = np.array([t.position() for t in tracks])
+        positions = track_positions(tracks)
         close = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2) < self.settings.merge_distance_m
         removed: list[str] = []
         for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
@@ -397,6 +408,56 @@ class Tracker:
 
 # Colours that shading or a detector may confuse; other colour pairs are different objects.
 SIMILAR_COLORS = ({"orange", "brown"}, {"white", "gray"}, {"gray", "black"}, {"red", "pink"}, {"yellow", "orange"})
+
+
+def track_positions(tracks: list[Track]) -> Array:
+    """Track.position() of many tracks at once, shape (T, 3)."""
+    if not tracks:
+        return np.zeros((0, 3))
+    if len({len(t.particles) for t in tracks}) > 1:
+        return np.array([t.position() for t in tracks])
+    particles = np.stack([t.particles for t in tracks])
+    weights = np.stack([t.weights for t in tracks])
+    rows = np.arange(len(tracks))
+    best = particles[rows, weights.argmax(axis=1)]
+    near = np.linalg.norm(particles - best[:, None, :], axis=2) < 0.15
+    near_weights = weights * near
+    positions = np.einsum("tn,tnk->tk", near_weights, particles) / near_weights.sum(axis=1)[:, None]
+    for index, track in enumerate(tracks):
+        if track.state == ObjectState.MISSING:
+            positions[index] = track.last_position
+    return np.asarray(positions, dtype=np.float64)
+
+
+def track_covariances(tracks: list[Track]) -> npt.NDArray[np.float64]:
+    """Track.covariance() of many tracks at once, shape (T, 3, 3)."""
+    if not tracks:
+        return np.zeros((0, 3, 3))
+    if len({len(t.particles) for t in tracks}) > 1:
+        return np.array([t.covariance() for t in tracks])
+    particles = np.stack([t.particles for t in tracks])
+    weights = np.stack([t.weights for t in tracks])
+    mean = np.einsum("tn,tnk->tk", weights, particles)
+    centred = particles - mean[:, None, :]
+    return np.asarray(np.einsum("tn,tni,tnj->tij", weights, centred, centred), dtype=np.float64)
+
+
+def kinds_match(tracks: list[Track], observations: list[Observation]) -> npt.NDArray[np.bool_]:
+    """_same_kind of every track with every observation, shape (T, O)."""
+    labels_t = np.array([t.label for t in tracks], dtype=object)
+    labels_o = np.array([o.label for o in observations], dtype=object)
+    colors_t = [t.attributes.get("color") for t in tracks]
+    colors_o = [o.attributes.get("color") for o in observations]
+    names = sorted({c for c in colors_t + colors_o if c is not None})
+    index = {name: i + 1 for i, name in enumerate(names)}  # 0: no colour
+    fits = np.ones((len(names) + 1, len(names) + 1), dtype=bool)
+    for a in names:
+        for b in names:
+            fits[index[a], index[b]] = a == b or {a, b} in SIMILAR_COLORS
+    codes_t = np.array([index.get(c, 0) if c else 0 for c in colors_t])
+    codes_o = np.array([index.get(c, 0) if c else 0 for c in colors_o])
+    same_label = labels_t[:, None] == labels_o[None, :]
+    return np.asarray(same_label & fits[codes_t[:, None], codes_o[None, :]], dtype=bool)
 
 
 def _same_kind(a: Track | Observation, b: Track | Observation) -> bool:
