@@ -97,24 +97,38 @@ class RelationKeeper:
         self, ids: list[str], positions: np.ndarray, pairs: np.ndarray, viewpoint: np.ndarray
     ) -> set[tuple[str, Predicate, str]]:
         """near, and left_of / right_of as seen from the viewpoint (the camera), for close pairs."""
-        a, b = positions[pairs[:, 0]], positions[pairs[:, 1]]
+        first, second = pairs[:, 0], pairs[:, 1]
+        a, b = positions[first], positions[second]
         distance = np.linalg.norm(a - b, axis=1)
         view = (a[:, :2] + b[:, :2]) / 2 - viewpoint[:2]
         norm = np.maximum(np.linalg.norm(view, axis=1), 1e-9)
         left = np.stack([-view[:, 1], view[:, 0]], axis=1) / norm[:, None]
         offset = ((a[:, :2] - b[:, :2]) * left).sum(axis=1)  # > 0: a is left of b
+        was_near = self._were(ids, pairs, Predicate.NEAR)
+        near = distance < np.where(was_near, 0.4, 0.3)
+        was_left = self._were(ids, pairs, Predicate.LEFT_OF)
+        was_right = self._were(ids, pairs, Predicate.RIGHT_OF)
+        left_of = near & (offset > np.where(was_left, 0.02, 0.05))
+        right_of = near & ~left_of & (offset < -np.where(was_right, 0.02, 0.05))
         active: set[tuple[str, Predicate, str]] = set()
-        for (i, j), d, side in zip(pairs.tolist(), distance.tolist(), offset.tolist(), strict=True):
-            first, second = ids[i], ids[j]
-            if d >= (0.4 if (first, Predicate.NEAR, second) in self._active else 0.3):
-                continue
-            active.add((first, Predicate.NEAR, second))
-            active.add((second, Predicate.NEAR, first))
-            if side > (0.02 if (first, Predicate.LEFT_OF, second) in self._active else 0.05):
-                active.update({(first, Predicate.LEFT_OF, second), (second, Predicate.RIGHT_OF, first)})
-            elif side < -(0.02 if (first, Predicate.RIGHT_OF, second) in self._active else 0.05):
-                active.update({(first, Predicate.RIGHT_OF, second), (second, Predicate.LEFT_OF, first)})
+        for i, j in pairs[near].tolist():
+            active.add((ids[i], Predicate.NEAR, ids[j]))
+            active.add((ids[j], Predicate.NEAR, ids[i]))
+        for i, j in pairs[left_of].tolist():
+            active.add((ids[i], Predicate.LEFT_OF, ids[j]))
+            active.add((ids[j], Predicate.RIGHT_OF, ids[i]))
+        for i, j in pairs[right_of].tolist():
+            active.add((ids[i], Predicate.RIGHT_OF, ids[j]))
+            active.add((ids[j], Predicate.LEFT_OF, ids[i]))
         return active
+
+    def _were(self, ids: list[str], pairs: np.ndarray, predicate: Predicate) -> np.ndarray:
+        """For each pair (i, j): was ``ids[i] predicate ids[j]`` active in the last update."""
+        index = {object_id: n for n, object_id in enumerate(ids)}
+        codes = [
+            index[s] * len(ids) + index[o] for s, p, o in self._active if p == predicate and s in index and o in index
+        ]
+        return np.isin(pairs[:, 0] * len(ids) + pairs[:, 1], np.array(codes, dtype=int))
 
 
 class Perception:

@@ -156,7 +156,7 @@ class Tracker:
             if track.id not in matched_tracks and view is not None and self._negative_evidence(track, view, stamp):
                 result.missing.append(track.id)
         result.removed += self._forget_tentative(stamp)
-        result.removed += self._merge_duplicates()
+        result.removed += self._merge_duplicates(matched_tracks | set(result.created))
         for track in self.tracks.values():
             if track.state == ObjectState.MOVED and (stamp - track.state_since_ns) / NS > self.settings.moved_hold_s:
                 track.set_state(ObjectState.VISIBLE, stamp)
@@ -198,21 +198,24 @@ class Tracker:
     # --- steps -------------------------------------------------------------------------------
 
     def _predict(self, dt: float) -> None:
+        """Someone may have moved an object since the last frame: a few particles jump anywhere.
+
+        Objects nobody moves stay put; the small diffusion that keeps particles diverse is applied
+        where a track is corrected, so an update costs nothing for the objects out of sight.
+        """
         if not self.tracks:
             return
-        settings = self.settings
-        move_probability = 1.0 - math.exp(-settings.move_rate_per_s * dt)
+        move_probability = 1.0 - math.exp(-self.settings.move_rate_per_s * dt)
         tracks = list(self.tracks.values())
-        sizes = [len(t.particles) for t in tracks]
-        noise = self._rng.normal(0.0, settings.static_noise_m, (sum(sizes), 3))
-        moved = self._rng.random(sum(sizes)) < move_probability
-        start = 0
-        for track, size in zip(tracks, sizes, strict=True):
-            track.particles += noise[start : start + size]
-            teleported = moved[start : start + size]
-            if teleported.any():
-                track.particles[teleported] = self._anywhere(int(teleported.sum()), float(track.last_position[2]))
-            start += size
+        total = sum(len(t.particles) for t in tracks)
+        jumps = int(self._rng.binomial(total, move_probability))
+        if not jumps:
+            return
+        offsets = np.cumsum([0] + [len(t.particles) for t in tracks])
+        for flat in self._rng.choice(total, jumps, replace=False):
+            index = int(np.searchsorted(offsets, flat, side="right")) - 1
+            track = tracks[index]
+            track.particles[flat - offsets[index]] = self._anywhere(1, float(track.last_position[2]))[0]
 
     def _associate(
         self,
@@ -253,6 +256,7 @@ class Tracker:
             track.particles = self._around(observation.position, sigma)
             track.weights = np.full(len(track.particles), 1.0 / len(track.particles))
         else:
+            track.particles += self._rng.normal(0.0, settings.static_noise_m, track.particles.shape)
             squared = ((track.particles - observation.position) ** 2).sum(axis=1)
             weights = track.weights * np.exp(-0.5 * squared / sigma**2) + 1e-300
             track.weights = weights / weights.sum()
@@ -296,22 +300,21 @@ class Tracker:
         with np.errstate(invalid="ignore"):
             seen_through = in_image & (observed > z - margin)
             occluded = in_image & (observed <= z - margin)
-        last_positions = np.repeat(
-            np.array([t.last_position for t in tracks]), [len(t.particles) for t in tracks], axis=0
-        )
+        counts = [len(t.particles) for t in tracks]
+        last_positions = np.repeat(np.array([t.last_position for t in tracks]), counts, axis=0)
         at_spot = np.linalg.norm(particles - last_positions, axis=1) < SPOT_RADIUS_M
-        start = 0
-        for index, track in enumerate(tracks):
-            end = start + len(track.particles)
-            if in_image[start:end].any():
-                spot = at_spot[start:end]
-                if spot.any():
-                    views[index] = _SpotView(
-                        seen_through=seen_through[start:end],
-                        visible=float(seen_through[start:end][spot].mean()),
-                        occluded=float(occluded[start:end][spot].mean()),
-                    )
-            start = end
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        any_in_image = np.add.reduceat(in_image, starts) > 0
+        spot_count = np.add.reduceat(at_spot, starts)
+        spot_seen = np.add.reduceat(at_spot & seen_through, starts)
+        spot_hidden = np.add.reduceat(at_spot & occluded, starts)
+        for index in np.flatnonzero(any_in_image & (spot_count > 0)):
+            start = int(starts[index])
+            views[index] = _SpotView(
+                seen_through=seen_through[start : start + counts[index]],
+                visible=float(spot_seen[index] / spot_count[index]),
+                occluded=float(spot_hidden[index] / spot_count[index]),
+            )
         return views
 
     def _negative_evidence(self, track: Track, view: _SpotView, stamp_ns: int) -> bool:
@@ -341,16 +344,24 @@ class Tracker:
             del self.tracks[track_id]
         return stale
 
-    def _merge_duplicates(self) -> list[str]:
-        """Two tracks of the same kind at the same place are one object: keep the older id."""
+    def _merge_duplicates(self, touched: set[str]) -> list[str]:
+        """Two tracks of the same kind at the same place are one object: keep the older id.
+
+        Only tracks created or corrected in this frame can have come close to another.
+        """
         tracks = sorted(self.tracks.values(), key=lambda t: t.created_ns)
-        if len(tracks) < 2:
+        moved = [i for i, t in enumerate(tracks) if t.id in touched]
+        if len(tracks) < 2 or not moved:
             return []
         positions = track_positions(tracks)
-        close = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2) < self.settings.merge_distance_m
+        offsets = positions[moved][:, None, :] - positions[None, :, :]
+        close = np.einsum("mtk,mtk->mt", offsets, offsets) < self.settings.merge_distance_m**2
         removed: list[str] = []
-        for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
-            older, newer = tracks[int(i)], tracks[int(j)]
+        for row, j in zip(*np.nonzero(close), strict=True):
+            i = moved[int(row)]
+            if i == j:
+                continue
+            older, newer = (tracks[i], tracks[int(j)]) if i < j else (tracks[int(j)], tracks[i])
             if older.id in removed or newer.id in removed or not _same_kind(older, newer):
                 continue
             older.hits += newer.hits
@@ -420,7 +431,8 @@ def track_positions(tracks: list[Track]) -> Array:
     weights = np.stack([t.weights for t in tracks])
     rows = np.arange(len(tracks))
     best = particles[rows, weights.argmax(axis=1)]
-    near = np.linalg.norm(particles - best[:, None, :], axis=2) < 0.15
+    offsets = particles - best[:, None, :]
+    near = np.einsum("tnk,tnk->tn", offsets, offsets) < 0.15**2
     near_weights = weights * near
     positions = np.einsum("tn,tnk->tk", near_weights, particles) / near_weights.sum(axis=1)[:, None]
     for index, track in enumerate(tracks):
