@@ -5,7 +5,6 @@ Each helper needs the node to be spun by an executor in another thread (see ``Ba
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -30,15 +29,24 @@ class BackgroundSpinner:
         self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
         for node in nodes:
             self.executor.add_node(node)
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True, name="ros-spinner")
         self._thread.start()
 
     def _spin(self) -> None:
-        # The context may be shut down under the executor at the end of a test.
-        with contextlib.suppress(ExternalShutdownException):
-            self.executor.spin()
+        while not self._stopping.is_set():
+            try:
+                self.executor.spin_once(timeout_sec=0.1)
+            except ExternalShutdownException:  # the context was shut down under the executor
+                return
+            except AttributeError as error:
+                # rclpy is not thread-safe while an entity is being created: an ActionClient made in
+                # another thread is listed before its constructor has finished. Look again.
+                if "ActionClient" not in str(error) and "ActionServer" not in str(error):
+                    raise
 
     def stop(self) -> None:
+        self._stopping.set()
         self.executor.shutdown(timeout_sec=2.0)
         self._thread.join(timeout=2.0)
 
