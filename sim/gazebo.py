@@ -183,20 +183,8 @@ def limit_base_command(
     """The body velocity the base follows, with the embedded simulator's rules, and a note when changed."""
     if not all(math.isfinite(v) for v in (linear_x, linear_y, angular_z)):
         return (0.0, 0.0, 0.0), f"cmd_vel with non-finite values {(linear_x, linear_y, angular_z)} rejected"
-    notes = []
-    if base == "differential" and linear_y != 0.0:
-        notes.append(f"linear.y {linear_y:g} ignored: the base is differential")
-        linear_y = 0.0
-    limits = robot_model.BASE_LIMITS
-    speed = math.hypot(linear_x, linear_y)
-    if speed > limits.max_linear:
-        scale = limits.max_linear / speed
-        linear_x, linear_y = linear_x * scale, linear_y * scale
-        notes.append(f"linear speed {speed:g} m/s clamped to {limits.max_linear:g}")
-    if abs(angular_z) > limits.max_angular:
-        notes.append(f"angular speed {angular_z:g} rad/s clamped to {limits.max_angular:g}")
-        angular_z = math.copysign(limits.max_angular, angular_z)
-    return (linear_x, linear_y, angular_z), "; ".join(notes) or None
+    command, notes = robot_model.limit_base_velocity(linear_x, linear_y, angular_z, base)
+    return command, "; ".join(notes) or None
 
 
 # ---------------------------------------------------------------------------------------------

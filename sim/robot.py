@@ -80,6 +80,26 @@ GRIPPER_FORCE = 30.0  # N per finger
 FINGER_FRICTION = 1.5
 
 
+def limit_base_velocity(
+    linear_x: float, linear_y: float, angular_z: float, base: str
+) -> tuple[tuple[float, float, float], list[str]]:
+    """The body velocity the base can follow (finite input): a differential base has no sideways
+    motion, and speeds are clamped to BASE_LIMITS. Returns it with a note for each change."""
+    notes = []
+    if base == "differential" and linear_y != 0.0:
+        notes.append(f"linear.y {linear_y:g} ignored: the base is differential")
+        linear_y = 0.0
+    speed = math.hypot(linear_x, linear_y)
+    if speed > BASE_LIMITS.max_linear:
+        scale = BASE_LIMITS.max_linear / speed
+        linear_x, linear_y = linear_x * scale, linear_y * scale
+        notes.append(f"linear speed {speed:g} m/s clamped to {BASE_LIMITS.max_linear:g}")
+    if abs(angular_z) > BASE_LIMITS.max_angular:
+        notes.append(f"angular speed {angular_z:g} rad/s clamped to {BASE_LIMITS.max_angular:g}")
+        angular_z = math.copysign(BASE_LIMITS.max_angular, angular_z)
+    return (linear_x, linear_y, angular_z), notes
+
+
 def grasp_reach(arm: float) -> float:
     """Distance along -y from the mast axis to the grasp centre, wrist yaw 0."""
     return ARM_RETRACTED_REACH + arm + GRIPPER_LENGTH

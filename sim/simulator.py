@@ -160,19 +160,9 @@ class Simulator:
         if not all(math.isfinite(v) for v in values):
             self._base_command = np.zeros(3)
             raise CommandError(f"cmd_vel with non-finite values {values} rejected; the base stops")
-        notes = []
-        if self.scenario.robot.base == "differential" and linear_y != 0.0:
-            notes.append(f"linear.y {linear_y:g} ignored: the base is differential")
-            linear_y = 0.0
-        limits = robot.BASE_LIMITS
-        speed = math.hypot(linear_x, linear_y)
-        if speed > limits.max_linear:
-            scale = limits.max_linear / speed
-            linear_x, linear_y = linear_x * scale, linear_y * scale
-            notes.append(f"linear speed {speed:g} m/s clamped to {limits.max_linear:g}")
-        if abs(angular_z) > limits.max_angular:
-            notes.append(f"angular speed {angular_z:g} rad/s clamped to {limits.max_angular:g}")
-            angular_z = math.copysign(limits.max_angular, angular_z)
+        (linear_x, linear_y, angular_z), notes = robot.limit_base_velocity(
+            linear_x, linear_y, angular_z, self.scenario.robot.base
+        )
         self._base_command = np.array([linear_x, linear_y, angular_z])
         self._base_command_time = self.time
         return "; ".join(notes) or None
