@@ -29,7 +29,8 @@ NS = 1_000_000_000
 NO_MATCH = 1e6
 MAX_CONFIDENCE = 0.95
 CONFIRM_HITS = 2
-SPOT_RADIUS_M = 0.15  # detections before a new object counts (and is published): no ghosts from one bad frame
+SPOT_RADIUS_M = 0.15
+UNIFORM_BATCH = 4096  # detections before a new object counts (and is published): no ghosts from one bad frame
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Tracker:
         self._rng = np.random.default_rng(seed)
         self._counters: dict[str, itertools.count[int]] = {}
         self._last_update_ns: int | None = None
+        self._uniform_pool = np.zeros((0, 2))
 
     # --- the update of one frame -------------------------------------------------------------
 
@@ -402,8 +404,12 @@ class Tracker:
         return position + self._rng.normal(0.0, sigma, (self.settings.particles, 3))
 
     def _anywhere(self, count: int, height: float) -> Array:
-        min_x, min_y, max_x, max_y = self.bounds
-        xy = self._rng.uniform((min_x, min_y), (max_x, max_y), (count, 2))
+        """``count`` positions uniformly over the mapped area at ``height`` (drawn in batches)."""
+        if len(self._uniform_pool) < count:
+            min_x, min_y, max_x, max_y = self.bounds
+            fresh = self._rng.uniform((min_x, min_y), (max_x, max_y), (max(count, UNIFORM_BATCH), 2))
+            self._uniform_pool = np.concatenate([self._uniform_pool, fresh])
+        xy, self._uniform_pool = self._uniform_pool[:count], self._uniform_pool[count:]
         return np.column_stack([xy, np.full(count, height)])
 
     def _resample(self, track: Track, position: Array, sigma: float) -> None:
