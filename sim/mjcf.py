@@ -249,6 +249,13 @@ def _add_object(world: ET.Element, obj: SceneObjectSpec, position: tuple[float, 
     )
 
 
+def _joint(parent: ET.Element, name: str, axis: str, damping: str, armature: str) -> None:
+    """A controllable joint with the type and range of sim.robot.JOINTS."""
+    spec = robot_model.JOINTS[name]
+    ET.SubElement(parent, "joint", name=name, type=spec.kind, axis=axis, range=_fmt(spec.lower, spec.upper),
+                  damping=damping, armature=armature)  # fmt: skip
+
+
 def _add_robot(world: ET.Element, actuators: ET.Element, equality: ET.Element, scenario: Scenario) -> None:
     # The start pose is set on the base joints by the simulator.
     robot = {"contype": str(ROBOT), "conaffinity": str(STATIC | OBJECT)}
@@ -285,30 +292,10 @@ def _add_robot(world: ET.Element, actuators: ET.Element, equality: ET.Element, s
 
     # Lift carriage on the mast; the arm hangs off it towards -y.
     lift = ET.SubElement(base, "body", name="link_lift", pos=_fmt(mx, my, 0), gravcomp="1")
-    spec = robot_model.JOINTS["joint_lift"]
-    ET.SubElement(
-        lift,
-        "joint",
-        name="joint_lift",
-        type="slide",
-        axis="0 0 1",
-        range=_fmt(spec.lower, spec.upper),
-        damping="50",
-        armature="1",
-    )
+    _joint(lift, "joint_lift", "0 0 1", damping="50", armature="1")
     _geom(lift, "link_lift", type="box", pos="0 0 0", size="0.05 0.05 0.04", mass="1", rgba=dark, **robot)
     arm = ET.SubElement(lift, "body", name="link_arm", pos="0 0 0", gravcomp="1")
-    spec = robot_model.JOINTS["joint_arm"]
-    ET.SubElement(
-        arm,
-        "joint",
-        name="joint_arm",
-        type="slide",
-        axis="0 -1 0",
-        range=_fmt(spec.lower, spec.upper),
-        damping="30",
-        armature="1",
-    )
+    _joint(arm, "joint_arm", "0 -1 0", damping="30", armature="1")
     tube = robot_model.ARM_RETRACTED_REACH
     _geom(
         arm,
@@ -321,17 +308,7 @@ def _add_robot(world: ET.Element, actuators: ET.Element, equality: ET.Element, s
         **robot,
     )
     wrist = ET.SubElement(arm, "body", name="link_wrist_yaw", pos=_fmt(0, -tube, 0), gravcomp="1")
-    spec = robot_model.JOINTS["joint_wrist_yaw"]
-    ET.SubElement(
-        wrist,
-        "joint",
-        name="joint_wrist_yaw",
-        type="hinge",
-        axis="0 0 1",
-        range=_fmt(spec.lower, spec.upper),
-        damping="2",
-        armature="0.05",
-    )
+    _joint(wrist, "joint_wrist_yaw", "0 0 1", damping="2", armature="0.05")
     _geom(wrist, "link_wrist_yaw", type="cylinder", size="0.025 0.03", mass="0.2", rgba=dark, **robot)
     palm_length = robot_model.GRIPPER_LENGTH - robot_model.FINGER_SIZE[0]
     _geom(
@@ -387,30 +364,10 @@ def _add_robot(world: ET.Element, actuators: ET.Element, equality: ET.Element, s
 
     # Head: pan about z, tilt about y, the camera looking along +x of the tilt link.
     head = ET.SubElement(base, "body", name="link_head_pan", pos=_fmt(mx, my, robot_model.HEAD_HEIGHT))
-    spec = robot_model.JOINTS["joint_head_pan"]
-    ET.SubElement(
-        head,
-        "joint",
-        name="joint_head_pan",
-        type="hinge",
-        axis="0 0 1",
-        range=_fmt(spec.lower, spec.upper),
-        damping="1",
-        armature="0.01",
-    )
+    _joint(head, "joint_head_pan", "0 0 1", damping="1", armature="0.01")
     _geom(head, "link_head_pan", type="cylinder", size="0.03 0.02", mass="0.2", rgba=dark, **robot)
     tilt = ET.SubElement(head, "body", name="link_head_tilt", pos="0 0 0.03")
-    spec = robot_model.JOINTS["joint_head_tilt"]
-    ET.SubElement(
-        tilt,
-        "joint",
-        name="joint_head_tilt",
-        type="hinge",
-        axis="0 -1 0",
-        range=_fmt(spec.lower, spec.upper),
-        damping="1",
-        armature="0.01",
-    )
+    _joint(tilt, "joint_head_tilt", "0 -1 0", damping="1", armature="0.01")
     # The camera housing sits just behind the lens.
     _geom(
         tilt,

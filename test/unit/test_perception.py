@@ -138,6 +138,15 @@ def kitchen_view() -> Iterator[tuple[Simulator, Callable[[], RGBDFrame]]]:
     camera.close()
 
 
+def watched(sim: Simulator, frame: Callable[[], RGBDFrame], frames: int) -> Perception:
+    """Perception of the kitchen after ``frames`` frames, 0.2 s apart."""
+    perception = Perception(Oracle(), load_semantic_map("kitchen"))
+    for _ in range(frames):
+        sim.advance(0.2)
+        perception.process(frame())
+    return perception
+
+
 def look(sim: Simulator, pan: float, tilt: float = -0.5) -> None:
     sim.follow_trajectory(
         "head_controller",
@@ -150,10 +159,7 @@ def test_moved_object_goes_missing_and_is_refound_with_the_same_id(
     kitchen_view: tuple[Simulator, Callable[[], RGBDFrame]],
 ) -> None:
     sim, frame = kitchen_view
-    perception = Perception(Oracle(), load_semantic_map("kitchen"))
-    for _ in range(4):
-        sim.advance(0.2)
-        perception.process(frame())
+    perception = watched(sim, frame, 4)
     red_cup = next(t for t in perception.tracker.confirmed() if t.true_id == "red_cup")
     assert np.linalg.norm(red_cup.position() - sim.object_pose("red_cup")[:3, 3]) < 0.02
     graph = perception.scene_graph()
@@ -188,10 +194,7 @@ def test_graph_persists_and_restores_with_the_same_ids(
     tmp_path: Path, kitchen_view: tuple[Simulator, Callable[[], RGBDFrame]]
 ) -> None:
     sim, frame = kitchen_view
-    perception = Perception(Oracle(), load_semantic_map("kitchen"))
-    for _ in range(3):
-        sim.advance(0.2)
-        perception.process(frame())
+    perception = watched(sim, frame, 3)
     graph = perception.scene_graph()
     save_graph(graph, tmp_path / "scene.json")
     restarted = Perception(Oracle(), load_semantic_map("kitchen"))
@@ -213,10 +216,7 @@ def test_relevant_subgraph_keeps_what_the_command_needs(
     kitchen_view: tuple[Simulator, Callable[[], RGBDFrame]],
 ) -> None:
     sim, frame = kitchen_view
-    perception = Perception(Oracle(), load_semantic_map("kitchen"))
-    for _ in range(3):
-        sim.advance(0.2)
-        perception.process(frame())
+    perception = watched(sim, frame, 3)
     graph = perception.scene_graph()
     subgraph = relevant_subgraph(graph, "bring the blue cup to the dining table", round(sim.time * 1e9), max_objects=2)
     objects = [o for o in subgraph if o.kind.name == "OBJECT"]
