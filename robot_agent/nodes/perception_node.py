@@ -24,7 +24,7 @@ from robot_agent_interfaces.msg import InstanceSegmentation
 from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from robot_agent_interfaces.srv import QueryScene
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import ColorRGBA, Header
+from std_msgs.msg import ColorRGBA, Header, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from perception.detectors import make_detector
@@ -55,6 +55,7 @@ from sim.scenario import NAMED_COLORS, ScenarioError
 
 NS = 1_000_000_000
 TF_RETRY_S = 0.01
+QUERIES_TOPIC = "/perception/queries"
 
 
 class PerceptionNode(Node):
@@ -105,6 +106,8 @@ class PerceptionNode(Node):
         if self._uses_oracle:
             self.create_subscription(InstanceSegmentation, "/sim/oracle/segmentation",
                                      lambda m: self._on_stream("oracle", m), qos, callback_group=sensors)  # fmt: skip
+        self._queries: list[str] = []
+        self.create_subscription(String, QUERIES_TOPIC, self._on_queries, 10)
         self._tf = make_transform_listener(self)
         self._graph_pub = self.create_publisher(SceneGraphMsg, names.SCENE_GRAPH_TOPIC, 10)
         self._marker_pub = self.create_publisher(MarkerArray, names.SCENE_GRAPH_MARKERS_TOPIC, 10)
@@ -134,6 +137,11 @@ class PerceptionNode(Node):
 
     # --- input -------------------------------------------------------------------------------
 
+    def _on_queries(self, msg: String) -> None:
+        """What to look for (the planner's object names), comma-separated; empty: everything."""
+        self._queries = [q.strip() for q in msg.data.split(",") if q.strip()]
+        self.get_logger().info(f"looking for: {', '.join(self._queries) or 'everything'}")
+
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self._camera_info = msg
 
@@ -161,7 +169,7 @@ class PerceptionNode(Node):
             if frame is None:
                 continue
             try:
-                result = self._perception.process(frame)
+                result = self._perception.process(frame, self._queries or None)
             except (FrameError, DetectorError) as error:
                 self._skip(str(error))
                 continue
