@@ -106,7 +106,9 @@ class PerceptionNode(Node):
         if self._uses_oracle:
             self.create_subscription(InstanceSegmentation, "/sim/oracle/segmentation",
                                      lambda m: self._on_stream("oracle", m), qos, callback_group=sensors)  # fmt: skip
-        self._queries: list[str] = []
+        self._queries = parse_queries(
+            p("queries", "", f"Labels to look for at start, comma-separated (then {QUERIES_TOPIC})")
+        )
         self.create_subscription(String, QUERIES_TOPIC, self._on_queries, 10)
         self._tf = make_transform_listener(self)
         self._graph_pub = self.create_publisher(SceneGraphMsg, names.SCENE_GRAPH_TOPIC, 10)
@@ -139,7 +141,7 @@ class PerceptionNode(Node):
 
     def _on_queries(self, msg: String) -> None:
         """What to look for (the planner's object names), comma-separated; empty: everything."""
-        self._queries = [q.strip() for q in msg.data.split(",") if q.strip()]
+        self._queries = parse_queries(msg.data)
         self.get_logger().info(f"looking for: {', '.join(self._queries) or 'everything'}")
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
@@ -288,6 +290,10 @@ class PerceptionNode(Node):
             save_graph(self._graph(), self._state_file)
         except OSError as error:
             self.get_logger().error(f"could not save the scene graph to {self._state_file}: {error}")
+
+
+def parse_queries(text: str) -> list[str]:
+    return [query.strip() for query in text.split(",") if query.strip()]
 
 
 def _rgba(name: str | None, alpha: float) -> ColorRGBA:

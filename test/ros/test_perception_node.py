@@ -25,7 +25,7 @@ from sim.scenario import load_scenario
 TIMEOUT_S = 60.0
 
 
-def start_stack(tmp_path: Path, detector: str) -> tuple[NodeProcess, NodeProcess]:
+def start_stack(tmp_path: Path, detector: str, *parameters: str) -> tuple[NodeProcess, NodeProcess]:
     """The sim node (kitchen, the robot facing the counter) and a perception node with ``detector``."""
     document = load_scenario("kitchen").model_dump(mode="json")
     document["robot"]["pose"] = [1.6, 2.5, math.pi / 2]  # facing the counter
@@ -35,6 +35,7 @@ def start_stack(tmp_path: Path, detector: str) -> tuple[NodeProcess, NodeProcess
     perception = NodeProcess(
         "robot_agent.nodes.perception_node",
         *("--ros-args", "-p", f"detector:={detector}", "-p", f"map_file:={world}", "-p", "use_sim_time:=true"),
+        *(argument for parameter in parameters for argument in ("-p", parameter)),
     )
     return sim, perception
 
@@ -161,13 +162,12 @@ def test_bad_frames_are_skipped_with_a_reason_and_the_node_keeps_running(ros_nod
 def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ros_node: Node) -> None:
     from std_msgs.msg import String
 
-    sim, perception = start_stack(tmp_path, "color")
+    sim, perception = start_stack(tmp_path, "color", "queries:=banana")
     try:
         queries = ros_node.create_publisher(String, "/perception/queries", 10)
         head = ros_node.create_publisher(JointTrajectory, "/head_controller/joint_trajectory", 10)
         wait_for_subscribers(queries, 1, TIMEOUT_S)
         wait_for_subscribers(head, 1, TIMEOUT_S)
-        queries.publish(String(data="banana"))
         # Look right along the counter: the banana, the sponge and a cup come into view.
         point = JointTrajectoryPoint(positions=[-0.6, -0.5], time_from_start=seconds_to_duration(1.0))
         head.publish(JointTrajectory(joint_names=["joint_head_pan", "joint_head_tilt"], points=[point]))
@@ -178,11 +178,17 @@ def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ro
         graph = wait_for_message(
             ros_node, SceneGraph, names.SCENE_GRAPH_TOPIC, TIMEOUT_S, predicate=lambda g: "banana" in labels(g)
         )
-        assert labels(graph) == {"banana"}, perception.output()[-2000:]
+        assert labels(graph) == {"banana"}, perception.output()[-2000:]  # the cup in view is not wanted
         truth = scene_graph_from_msg(wait_for_message(ros_node, SceneGraph, "/sim/ground_truth", TIMEOUT_S))
         banana = next(o for o in scene_graph_from_msg(graph) if o.label == "banana")
         assert np.linalg.norm(banana.position - truth.objects["yellow_banana"].position) < 0.03
         assert banana.source == "color" and banana.attributes["color"] == "yellow"
+
+        queries.publish(String(data="banana, sponge"))  # the planner now wants the sponge too
+        graph = wait_for_message(
+            ros_node, SceneGraph, names.SCENE_GRAPH_TOPIC, TIMEOUT_S, predicate=lambda g: "sponge" in labels(g)
+        )
+        assert labels(graph) == {"banana", "sponge"}
     finally:
         assert perception.stop() == 0, perception.output()
         assert sim.stop() == 0, sim.output()
