@@ -75,12 +75,14 @@ class Track:
         return self.hits >= CONFIRM_HITS
 
     def position(self) -> Array:
-        """Most likely position: where it was last seen while it is missing, else the particles' mode."""
+        """Most likely position: the weighted mean of the particles at the believed spot (around where
+        it was last seen); the last sighting itself while it is missing or no particle is left there."""
         if self.state == ObjectState.MISSING:
             return np.array(self.last_position, dtype=np.float64)
-        best = self.particles[int(np.argmax(self.weights))]
-        near = np.linalg.norm(self.particles - best, axis=1) < 0.15
+        near = np.linalg.norm(self.particles - self.last_position, axis=1) < SPOT_RADIUS_M
         weights = self.weights * near
+        if weights.sum() <= 0:
+            return np.array(self.last_position, dtype=np.float64)
         return np.asarray((weights[:, None] * self.particles).sum(axis=0) / weights.sum())
 
     def covariance(self) -> Array:
@@ -435,12 +437,12 @@ def track_positions(tracks: list[Track]) -> Array:
         return np.array([t.position() for t in tracks])
     particles = np.stack([t.particles for t in tracks])
     weights = np.stack([t.weights for t in tracks])
-    rows = np.arange(len(tracks))
-    best = particles[rows, weights.argmax(axis=1)]
-    offsets = particles - best[:, None, :]
-    near = np.einsum("tnk,tnk->tn", offsets, offsets) < 0.15**2
-    near_weights = weights * near
-    positions = np.einsum("tn,tnk->tk", near_weights, particles) / near_weights.sum(axis=1)[:, None]
+    anchors = np.array([t.last_position for t in tracks])
+    offsets = particles - anchors[:, None, :]
+    near_weights = weights * (np.einsum("tnk,tnk->tn", offsets, offsets) < SPOT_RADIUS_M**2)
+    totals = near_weights.sum(axis=1)
+    positions = np.einsum("tn,tnk->tk", near_weights, particles) / np.maximum(totals, 1e-300)[:, None]
+    positions[totals <= 0] = anchors[totals <= 0]
     for index, track in enumerate(tracks):
         if track.state == ObjectState.MISSING:
             positions[index] = track.last_position

@@ -181,7 +181,8 @@ def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ro
         assert labels(graph) == {"banana"}, perception.output()[-2000:]  # the cup in view is not wanted
         truth = scene_graph_from_msg(wait_for_message(ros_node, SceneGraph, "/sim/ground_truth", TIMEOUT_S))
         banana = next(o for o in scene_graph_from_msg(graph) if o.label == "banana")
-        assert np.linalg.norm(banana.position - truth.objects["yellow_banana"].position) < 0.03
+        # An 18 cm banana seen at a slant: its centre is estimated from the near side only.
+        assert np.linalg.norm(banana.position - truth.objects["yellow_banana"].position) < 0.05
         assert banana.source == "color" and banana.attributes["color"] == "yellow"
 
         queries.publish(String(data="banana, sponge"))  # the planner now wants the sponge too
