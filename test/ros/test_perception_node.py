@@ -44,8 +44,8 @@ def start_stack(tmp_path: Path, detector: str, *parameters: str) -> tuple[NodePr
 def stack(tmp_path: Path) -> Iterator[tuple[NodeProcess, NodeProcess]]:
     sim, perception = start_stack(tmp_path, "sim_oracle")
     yield sim, perception
-    assert perception.stop() == 0, perception.output()
-    assert sim.stop() == 0, sim.output()
+    codes = (perception.stop(), sim.stop())  # stop both before judging either
+    assert codes == (0, 0), perception.output() + sim.output()
 
 
 def test_graph_matches_ground_truth_after_one_look_around(
@@ -191,5 +191,5 @@ def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ro
         )
         assert labels(graph) == {"banana", "sponge"}
     finally:
-        assert perception.stop() == 0, perception.output()
-        assert sim.stop() == 0, sim.output()
+        codes = (perception.stop(), sim.stop())  # stop both before judging either
+        assert codes == (0, 0), perception.output() + sim.output()
