@@ -146,9 +146,10 @@ def test_cmd_vel_drives_the_base_and_it_stops_when_commands_stop(
             state["stopped_at"], state["phase"] = stamp_s(msg), "done"
             timed_out.set()
 
-    ros_node.create_subscription(Odometry, "/odom", on_odometry, 10)
+    ros_node.create_subscription(Odometry, "/odom", on_odometry, 1)  # decide on the newest odometry only
     assert at_rest.wait(TIMEOUT_S)
-    assert state["rest_x"] - state["x0"] == pytest.approx(0.5, abs=0.03)
+    # Open loop over DDS: the stop arrives one odometry period plus delivery after the 0.5 m mark.
+    assert state["rest_x"] - state["x0"] == pytest.approx(0.5, abs=0.05)
     assert resumed.wait(TIMEOUT_S) and timed_out.wait(TIMEOUT_S)
     # Without commands the base stops after the 0.5 s timeout (plus delivery of the last command).
     assert 0.45 <= state["stopped_at"] - state["last_command_at"] <= 0.8
