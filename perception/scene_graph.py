@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -80,9 +81,8 @@ class SceneObject:
             raise ValueError(f"confidence of {self.id!r} must lie in [0, 1], got {self.confidence}")
 
 
-@dataclass(frozen=True)
-class Relation:
-    """<subject> <predicate> <object>, e.g. cup_1 on table_2."""
+class Relation(NamedTuple):
+    """<subject> <predicate> <object>, e.g. cup_1 on table_2. A tuple: graphs hold thousands."""
 
     subject_id: str
     predicate: Predicate

@@ -306,7 +306,8 @@ class Tracker:
             occluded = in_image & (observed <= z - margin)
         counts = [len(t.particles) for t in tracks]
         last_positions = np.repeat(np.array([t.last_position for t in tracks]), counts, axis=0)
-        at_spot = np.linalg.norm(particles - last_positions, axis=1) < SPOT_RADIUS_M
+        offsets = particles - last_positions
+        at_spot = np.einsum("pk,pk->p", offsets, offsets) < SPOT_RADIUS_M**2
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
         any_in_image = np.add.reduceat(in_image, starts) > 0
         spot_count = np.add.reduceat(at_spot, starts)
@@ -435,8 +436,7 @@ def track_positions(tracks: list[Track]) -> Array:
         return np.zeros((0, 3))
     if len({len(t.particles) for t in tracks}) > 1:
         return np.array([t.position() for t in tracks])
-    particles = np.stack([t.particles for t in tracks])
-    weights = np.stack([t.weights for t in tracks])
+    particles, weights = _stacked(tracks)
     anchors = np.array([t.last_position for t in tracks])
     offsets = particles - anchors[:, None, :]
     near_weights = weights * (np.einsum("tnk,tnk->tn", offsets, offsets) < SPOT_RADIUS_M**2)
@@ -449,17 +449,25 @@ def track_positions(tracks: list[Track]) -> Array:
     return np.asarray(positions, dtype=np.float64)
 
 
+def _stacked(tracks: list[Track]) -> tuple[Array, Array]:
+    """Particles (T, N, 3) and weights (T, N) of tracks with N particles each (concatenate is faster
+    than stack for hundreds of small arrays)."""
+    count, n = len(tracks), len(tracks[0].particles)
+    particles = np.concatenate([t.particles for t in tracks]).reshape(count, n, 3)
+    weights = np.concatenate([t.weights for t in tracks]).reshape(count, n)
+    return particles, weights
+
+
 def track_covariances(tracks: list[Track]) -> npt.NDArray[np.float64]:
     """Track.covariance() of many tracks at once, shape (T, 3, 3)."""
     if not tracks:
         return np.zeros((0, 3, 3))
     if len({len(t.particles) for t in tracks}) > 1:
         return np.array([t.covariance() for t in tracks])
-    particles = np.stack([t.particles for t in tracks])
-    weights = np.stack([t.weights for t in tracks])
+    particles, weights = _stacked(tracks)
     mean = np.einsum("tn,tnk->tk", weights, particles)
     centred = particles - mean[:, None, :]
-    return np.asarray(np.einsum("tn,tni,tnj->tij", weights, centred, centred), dtype=np.float64)
+    return np.asarray(np.matmul((weights[:, :, None] * centred).transpose(0, 2, 1), centred), dtype=np.float64)
 
 
 def kinds_match(tracks: list[Track], observations: list[Observation]) -> npt.NDArray[np.bool_]:
