@@ -34,6 +34,7 @@ unit ros e2e: setup
 bench: setup
 	@$(IN_ENV) python benchmarks/sim_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/perception_bench.py --out reports/bench
+	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
 
 clean:
 	rm -rf build install log

@@ -32,6 +32,7 @@ setup(
             "sim = robot_agent.nodes.sim_node:main",
             "gz_adapter = robot_agent.nodes.gz_adapter:main",
             "perception = robot_agent.nodes.perception_node:main",
+            "agent = robot_agent.nodes.agent_node:main",
         ],
     },
 )

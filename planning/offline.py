@@ -1,0 +1,395 @@
+"""The offline backend: a grounded semantic parser from commands to goal conditions, no model needed.
+
+Clauses ("..., then ...") become stages; each clause is matched to an intent (place, fetch, go,
+find, look, say, wait, question); its noun phrases are grounded in the scene graph (grounding.py).
+Ambiguous references become a question whose answer completes the command; unknown ones an
+account of what is known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from perception.scene_graph import ObjectKind, Predicate, SceneGraph
+from planning.goals import Condition, Goal
+from planning.grounding import COLORS, Grounder, normalize, singular, strip_determiners
+from planning.interpretation import Interpretation, Outcome
+from planning.safety import invalid_reason, refusal, strip_quoted
+
+OBJECTS = (ObjectKind.OBJECT,)
+THINGS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)  # what to pick: objects first
+PLACES = (ObjectKind.FURNITURE, ObjectKind.ROOM, ObjectKind.OBJECT)
+SURFACES = (ObjectKind.FURNITURE, ObjectKind.ROOM)
+NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "few": 3, "couple": 2}
+ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1, "other": 1}
+
+POLITE = re.compile(
+    r"^(?:(?:hey |ok |okay )?robot |please |kindly |could you |can you |would you |will you |i want you to |"
+    r"i need you to |i'd like you to |i would like you to |go and |now |then |and |also |just )+"
+)
+TRAILING = re.compile(r"(?: please| for me| now| right now| quickly| thanks| thank you| as well| too)+$")
+STAGE_SPLIT = re.compile(
+    r"\s*(?:,\s*)?\b(?:and then|then|after that|afterwards|after which|next(?!\s+to\b)|finally)\b\s*,?\s*|[;.!?]+\s*"
+)
+STATEMENT = re.compile(r"^.+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
+REDUNDANT = re.compile(r"^(?:put|place|move|bring|take|leave|set) (?:it|them) (?:there|over there)$")
+PRONOUNS = {"it", "them", "that", "this", "this one", "that one", "those", "these"}
+DECLARATIVE = re.compile(
+    r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go)\s+"
+    r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
+)
+VERBS = (
+    r"bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|pick|grab|get|fetch|lift|hold|"
+    r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
+    r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
+)
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{VERBS})\b)|\s*,\s*")
+
+PLACE = re.compile(
+    r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave)\s+(?P<obj>.+)\s+"
+    r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to|over to|towards|toward)\s+(?P<dest>.+)$"
+)
+FETCH = re.compile(
+    r"^(?:(?:bring|give|hand|get|fetch|pass)\s+me\s+(?P<a>.+)|(?:pick\s+up|pick|grab|take|get|fetch|lift|hold|collect|"
+    r"retrieve|grasp|bring)\s+(?P<b>.+?)(?:\s+up)?(?:\s+(?:to me|here|over here|for me))?)$"
+)
+GO = re.compile(
+    r"^(?:go|drive|navigate|head|move|walk|come|travel|proceed|return|get|roll)\s+(?:back\s+)?(?:over\s+)?"
+    r"(?:to|into|towards|toward|in|inside)\s+(?P<place>.+)$"
+)
+FIND = re.compile(r"^(?:find|look for|search for|search|locate|look around for|seek|hunt for|where's)\s+(?P<x>.+)$")
+LOOK = re.compile(
+    r"^(?:look at|look towards|look toward|look over at|check on|check|inspect|observe|examine|watch|scan|"
+    r"look around|look around in|look in|look into)\s+(?P<x>.+)$"
+)
+SAY = re.compile(r"^(?:say|announce|speak|tell (?:me|them|us|everyone|everybody))\s+(?P<text>.+)$")
+WAIT = re.compile(
+    r"^(?:wait|pause|stay|hold on|stand still|sleep)(?:\s+(?:here|still|there))?(?:\s+for)?\s+(?P<n>\d+(?:\.\d+)?|"
+    + "|".join(NUMBERS)
+    + r")\s*(?P<unit>seconds?|secs?|s|minutes?|mins?|m)?$"
+)
+QUESTION = re.compile(
+    r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen)\b"
+)
+
+
+@dataclass
+class Slot:
+    """A noun phrase to ground, and the kinds of things it may name."""
+
+    phrase: str
+    kinds: tuple[ObjectKind, ...]
+    resolved: str | None = None
+
+
+@dataclass
+class Clause:
+    """One intent with its slots; ``build`` turns resolved slots into conditions."""
+
+    intent: str  # place | fetch | go | find | look | say | wait
+    slots: list[Slot] = field(default_factory=list)
+    value: str = ""  # said text or seconds
+
+    def conditions(self, graph: SceneGraph) -> list[Condition]:
+        ids = [s.resolved or "" for s in self.slots]
+        if self.intent == "place":
+            *objects, destination = ids
+            kind = graph.objects[destination].kind
+            if kind == ObjectKind.ROOM:
+                return [Condition("in", (o, destination)) for o in objects]
+            return [Condition("on", (o, destination)) for o in objects]
+        if self.intent == "fetch":
+            return [Condition("holding", (ids[0],))]
+        if self.intent == "go":
+            return [Condition("at", ("robot", ids[0]))]
+        if self.intent == "find":
+            return [Condition("found", (ids[0],))]
+        if self.intent == "look":
+            return [Condition("looked_at", (ids[0],))]
+        if self.intent == "say":
+            return [Condition("said", (self.value,))]
+        return [Condition("waited", (self.value,))]
+
+
+@dataclass
+class Pending:
+    """A command waiting for the user to say which of the candidates a phrase meant."""
+
+    clauses: list[list[Clause]]
+    slot: Slot
+    candidates: list[str]
+
+
+class OfflineParser:
+    name = "offline"
+
+    def __init__(self, use_embeddings: bool = True) -> None:
+        self.use_embeddings = use_embeddings
+
+    def interpret(self, command: str, graph: SceneGraph, pending: Pending | None = None) -> Interpretation:
+        reason = invalid_reason(command)
+        if reason:
+            return Interpretation(Outcome.INVALID, reason, backend=self.name)
+        # Quoted text is what a note or a person says: data, never an instruction.
+        raw = strip_quoted(command.lower())
+        text = normalize(raw)
+        refused = refusal(text)
+        if refused:
+            return Interpretation(Outcome.REFUSE, refused.reason, refusal_kind=refused.kind, backend=self.name)
+        grounder = Grounder(graph, self.use_embeddings)
+        if pending is not None:
+            answered = self._answer(text, pending, grounder)
+            if answered is not None:
+                return answered
+        if QUESTION.match(text):
+            return self._question(text, grounder)
+        stages: list[list[Clause]] = []
+        previous_verb = ""
+        for part in _stages(raw):
+            clauses: list[Clause | None] = []
+            for raw_piece in _clauses(part):
+                piece = normalize(raw_piece)
+                if not piece or STATEMENT.match(piece):
+                    continue  # "the note says ...": a remark about the world
+                if REDUNDANT.match(TRAILING.sub("", POLITE.sub("", piece))) and (clauses or stages):
+                    continue  # "X belongs on Y, please put it there"
+                clause = self._clause(piece)
+                if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
+                    clause = self._clause(f"{previous_verb} {piece}")  # "go to A and then to B"
+                if clause is not None:
+                    previous_verb = piece.split()[0] if clause.intent in ("go", "look") else ""
+                clauses.append(clause)
+            if any(c is None for c in clauses):
+                unparsed = normalize(part)
+                return Interpretation(
+                    Outcome.INVALID,
+                    f"I did not understand {unparsed!r}. I can go to places, look at things, find, pick up and "
+                    "put down objects, say something and wait.",
+                    backend=self.name,
+                )
+            stages += [[c] for c in clauses if c is not None]
+        if not stages:
+            return Interpretation(Outcome.INVALID, "The command has no instruction I can follow.", backend=self.name)
+        _link_pronouns(stages)
+        return self._ground(stages, grounder)
+
+    # --- parsing -------------------------------------------------------------------------------
+
+    def _clause(self, text: str) -> Clause | None:
+        text = TRAILING.sub("", POLITE.sub("", text)).strip()
+        if not text:
+            return None
+        if match := WAIT.match(text):
+            return Clause("wait", value=_seconds(match["n"], match["unit"]))
+        if match := SAY.match(text):
+            spoken = " ".join(re.findall(r"[a-z0-9']+", match["text"]))
+            return Clause("say", value=spoken) if spoken else None
+        if match := FIND.match(text):
+            return Clause("find", [Slot(match["x"], OBJECTS)])
+        if match := LOOK.match(text):
+            return Clause("look", [Slot(match["x"], PLACES)])
+        if (match := FETCH.match(text)) and match["a"]:
+            return Clause("fetch", [Slot(match["a"], THINGS)])
+        if match := DECLARATIVE.match(text):
+            text = f"put {match['obj']} {match['prep']} {match['dest']}"
+        if match := PLACE.match(text):
+            destination = strip_determiners(match["dest"])
+            if destination in ("me", "here", "over here", "you", "the user"):
+                return Clause("fetch", [Slot(match["obj"], THINGS)])
+            objects = _split_objects(match["obj"])
+            return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
+        if match := GO.match(text):
+            return Clause("go", [Slot(match["place"], PLACES)])
+        if match := FETCH.match(text):
+            phrase = match["a"] or match["b"]
+            objects = _split_objects(phrase)
+            if len(objects) > 1:
+                return None  # one hand: "pick up A and B" cannot end holding both
+            return Clause("fetch", [Slot(phrase, THINGS)])
+        return None
+
+    # --- grounding -----------------------------------------------------------------------------
+
+    def _ground(self, stages: list[list[Clause]], grounder: Grounder) -> Interpretation:
+        graph = grounder.graph
+        for stage in stages:
+            for clause in stage:
+                for slot in clause.slots:
+                    if slot.resolved is not None:
+                        continue
+                    found = self._resolve_slot(slot, grounder)
+                    if isinstance(found, Interpretation):
+                        if found.outcome == Outcome.CLARIFY:
+                            found.pending = Pending(stages, slot, found.candidates)
+                        return found
+                    slot.resolved = found
+                if clause.intent in ("place", "fetch"):
+                    for slot in clause.slots[: len(clause.slots) - (clause.intent == "place")]:
+                        assert slot.resolved is not None
+                        kind = graph.objects[slot.resolved].kind
+                        if kind != ObjectKind.OBJECT:
+                            return Interpretation(
+                                Outcome.REFUSE,
+                                f"I cannot pick up {grounder.describe(slot.resolved)}: I only move objects, "
+                                "not furniture or rooms.",
+                                refusal_kind="infeasible",
+                                backend=self.name,
+                            )
+        goal = Goal([[c for clause in stage for c in clause.conditions(graph)] for stage in stages])
+        return Interpretation(Outcome.GOAL, f"Goal: {goal}", goal=goal, backend=self.name)
+
+    def _resolve_slot(self, slot: Slot, grounder: Grounder) -> str | Interpretation:
+        resolution = grounder.resolve(slot.phrase, slot.kinds)
+        candidates = resolution.candidates
+        if len(candidates) > 1 and len(slot.kinds) > 1:
+            # "go to the table": furniture and rooms before objects of the same name
+            for kind in slot.kinds:
+                of_kind = [c for c in candidates if grounder.graph.objects[c].kind == kind]
+                if of_kind:
+                    candidates = of_kind
+                    break
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            return self._unknown(slot.phrase, resolution.similar, grounder)
+        options = [grounder.describe(c) for c in candidates]
+        listed = ", ".join(options[:-1]) + f" or {options[-1]}"
+        head = strip_determiners(normalize(slot.phrase)) or "one"
+        return Interpretation(
+            Outcome.CLARIFY,
+            f"Which {head} do you mean: {listed}?",
+            candidates=list(candidates),
+            backend=self.name,
+        )
+
+    def _unknown(self, phrase: str, similar: Sequence[str], grounder: Grounder) -> Interpretation:
+        known = list(similar) or [e.id for e in grounder.entities if e.kind == ObjectKind.OBJECT][:6]
+        described = ", ".join(grounder.describe(k) for k in known)
+        what = strip_determiners(normalize(phrase)) or phrase
+        intro = "Similar things I know" if similar else "What I know"
+        return Interpretation(
+            Outcome.UNKNOWN_OBJECT,
+            f"I do not know of any {what} here. {intro}: {described}.",
+            candidates=list(known),
+            backend=self.name,
+        )
+
+    def _answer(self, text: str, pending: Pending, grounder: Grounder) -> Interpretation | None:
+        """Complete a pending command with an answer like "the red one" or "the one on the counter"."""
+        chosen = _choose(text, pending.candidates, grounder)
+        if chosen is None:
+            return None
+        stages = [[replace(c, slots=[replace(s) for s in c.slots]) for c in stage] for stage in pending.clauses]
+        for stage in stages:
+            for clause in stage:
+                for slot in clause.slots:
+                    if (
+                        slot.phrase == pending.slot.phrase
+                        and slot.resolved is None
+                        and slot.kinds == pending.slot.kinds
+                    ):
+                        slot.resolved = chosen
+                        return self._ground(stages, grounder)
+        return None
+
+    def _question(self, text: str, grounder: Grounder) -> Interpretation:
+        graph = grounder.graph
+        match = re.match(r"^(?:which|what) room (?:is|are) (?P<x>.+?) in$", text)
+        if match:
+            resolution = grounder.resolve(match["x"], OBJECTS)
+            if len(resolution.candidates) == 1:
+                thing = resolution.candidates[0]
+                room = next(
+                    (r.object_id for r in graph.relations if r.subject_id == thing and r.predicate == Predicate.IN),
+                    None,
+                )
+                if room is not None:
+                    sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
+                    return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=self.name)
+        match = re.match(r"^(?:what|which \w+)(?: objects?| things?)? (?:is|are) (?:on|in) (?P<x>.+)$", text)
+        if match:
+            resolution = grounder.resolve(match["x"], SURFACES)
+            if len(resolution.candidates) == 1:
+                place = resolution.candidates[0]
+                predicate = Predicate.ON if graph.objects[place].kind == ObjectKind.FURNITURE else Predicate.IN
+                things = [r.subject_id for r in graph.relations if r.predicate == predicate and r.object_id == place]
+                listed = ", ".join(f"the {grounder.name(t)}" for t in things)
+                label = graph.objects[place].label
+                sentence = f"On the {label}: {listed}." if things else f"I see nothing on the {label}."
+                return Interpretation(Outcome.ANSWER, sentence, candidates=things, backend=self.name)
+        phrase = re.sub(
+            r"^(?:where (?:is|are)|where's|is there|are there|do you see|can you see|do you know where|have you seen|"
+            r"how many)\s+",
+            "",
+            text,
+        )
+        phrase = re.sub(r"\s+(?:is|are|now|right now)$", "", phrase)
+        resolution = grounder.resolve(phrase, OBJECTS)
+        if not resolution.candidates:
+            return replace(self._unknown(phrase, resolution.similar, grounder), outcome=Outcome.ANSWER)
+        sentences = [f"{grounder.describe(c)[0].upper()}{grounder.describe(c)[1:]}." for c in resolution.candidates]
+        return Interpretation(Outcome.ANSWER, " ".join(sentences), candidates=resolution.candidates, backend=self.name)
+
+
+def _link_pronouns(stages: list[list[Clause]]) -> None:
+    """ "pick up the banana and put it on the table": "it" is the banana's slot."""
+    previous: Slot | None = None
+    for stage in stages:
+        for clause in stage:
+            for index, slot in enumerate(clause.slots):
+                if slot.phrase.strip() in PRONOUNS and previous is not None:
+                    clause.slots[index] = previous
+            objects = [s for s in clause.slots if ObjectKind.OBJECT in s.kinds[:1]]
+            if objects:
+                previous = objects[0]
+
+
+def _stages(text: str) -> list[str]:
+    return [part for part in STAGE_SPLIT.split(text) if part and part.strip()]
+
+
+def _clauses(text: str) -> list[str]:
+    return [part for part in AND_VERB.split(text) if part.strip()]
+
+
+def _split_objects(phrase: str) -> list[str]:
+    parts = [p for p in re.split(r"\s*,\s*|\s+and\s+|\s+as well as\s+", phrase) if p.strip()]
+    return parts or [phrase]
+
+
+def _seconds(number: str, unit: str | None) -> str:
+    value = float(NUMBERS.get(number, 0) or number)
+    if unit and unit.startswith("m"):
+        value *= 60
+    return f"{value:g}"
+
+
+def _choose(text: str, candidates: list[str], grounder: Grounder) -> str | None:
+    """The one candidate an answer picks, or None when it picks none or several."""
+    words = text.split()
+    for word, index in ORDINALS.items():
+        if word in words and len(candidates) > abs(index) - (index < 0):
+            return candidates[index]
+    if any(w in words for w in ("either", "any", "whichever")):
+        return candidates[0]
+    resolution = grounder.resolve(text)
+    narrowed = [c for c in candidates if c in resolution.candidates]
+    if len(narrowed) == 1:
+        return narrowed[0]
+    colours = [w for w in words if w in COLORS]
+    if colours:
+        narrowed = [c for c in candidates if grounder.graph.objects[c].attributes.get("color") in colours]
+        if len(narrowed) == 1:
+            return narrowed[0]
+    # "the one on the counter": the spatial part against each candidate
+    match = re.search(r"\b(on|in|near|next to|by|from|at)\s+(.+)$", text)
+    if match:
+        anchors = grounder.resolve(match[2]).candidates
+        narrowed = [c for c in candidates if any(grounder._related(c, a, match[1]) for a in anchors)]
+        if len(narrowed) == 1:
+            return narrowed[0]
+    labels = {singular(w) for w in words}
+    narrowed = [c for c in candidates if singular(grounder.graph.objects[c].label.split()[-1]) in labels]
+    return narrowed[0] if len(narrowed) == 1 else None

@@ -1,0 +1,141 @@
+"""Checks on a command before any planning: is it usable text, and is it an order the robot must refuse."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_COMMAND_CHARS = 2000
+
+_PEOPLE = (
+    r"(?:person|people|persons|him|her|them|someone|somebody|anyone|anybody|everyone|man|men|woman|women|child|"
+    r"children|kid|kids|baby|me|you|us|human|humans|user|guest|guests|visitor|cat|dog|pet|pets|animal|animals|"
+    r"boy|girl|neighbou?r|colleague|colleagues|coworker|coworkers|friend|friends|boss|wife|husband|mom|mum|dad|"
+    r"mother|father|brother|sister|grandma|grandpa|family|owner|someone's)"
+)
+_SHARP = r"(?:knife|knives|scissors|blade|blades|razor|axe|saw|skewer|needle|glass shard)"
+_ELECTRONICS = (
+    r"(?:laptop|computer|tv|television|monitor|keyboard|outlet|socket|power strip|electronics|printer|phone|"
+    r"charger|router|console|microwave|toaster|remote|remote control|speaker|lamp|tablet)"
+)
+_LIQUID = r"(?:water|coffee|tea|juice|liquid|soda|milk|wine|drink|it)"
+
+# (pattern, reason kind, sentence). Matched on the normalised command (lower case, single spaces).
+RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), kind, sentence)
+    for pattern, kind, sentence in (
+        (
+            rf"\b(?:hit|hurt|harm|attack|kill|stab|punch|kick|injure|poison|shoot|strangle|choke|slap|bite|"
+            rf"push|shove|trip|threaten|scare|frighten|chase|burn|cut)\b.*\b{_PEOPLE}\b",
+            "unsafe",
+            "I will not do anything that could hurt a person or an animal.",
+        ),
+        (
+            rf"\b(?:throw|toss|fling|hurl|swing|wave|point|aim|launch|chuck)\b.*\b{_SHARP}\b"
+            rf"|\b{_SHARP}\b.*\b(?:at|toward|towards)\b",
+            "unsafe",
+            "I will not throw or swing sharp things.",
+        ),
+        (
+            r"\b(?:throw|toss|fling|hurl|chuck)\b.*\b(?:at|toward|towards)\b",
+            "unsafe",
+            "I will not throw things at anyone or anything.",
+        ),
+        (
+            rf"\b(?:pour|spill|splash|dump|tip)\b.*\b(?:on|onto|over|into|in)\b.*\b{_ELECTRONICS}\b"
+            rf"|\b{_LIQUID}\b.*\b(?:on|onto|over|into)\b.*\b{_ELECTRONICS}\b.*\b(?:pour|spill)",
+            "unsafe",
+            "I will not pour liquid on electrical things.",
+        ),
+        (
+            r"\b(?:set|start|light)\b.*\bfire\b|\bburn\b.*\b(?:down|house|building|apartment|office)\b"
+            r"|\b(?:turn on|leave on)\b.*\bgas\b",
+            "unsafe",
+            "I will not start a fire.",
+        ),
+        (
+            r"\b(?:leave|exit|escape)\s+(?:the |this |my |your )?(?:building|house|home|apartment|flat|workspace|"
+            r"premises)\b|\b(?:go|drive|head|run|wander)\b.*\b(?:outside|outdoors|out of the building|"
+            r"onto the (?:street|road)|into the (?:street|road))\b|\bcross the (?:street|road)\b",
+            "unsafe",
+            "I stay inside my workspace.",
+        ),
+        (
+            r"\bthrough\s+(?:the |a )?walls?\b|\b(?:break|smash|ram|crash into|drive into)\b.*"
+            r"\b(?:wall|walls|window|windows|door|doors|glass)\b",
+            "unsafe",
+            "I will not drive through or break walls, doors or windows.",
+        ),
+        (
+            r"\bclimb\b|\bstand on\b.*\b(?:table|chair|counter|shelf|desk|sofa|bed)\b",
+            "unsafe",
+            "I do not climb on furniture.",
+        ),
+        (
+            r"\bignore\b.*\b(?:instructions|rules|safety|programming|guidelines)\b"
+            r"|\b(?:disable|turn off|override)\b.*\b(?:safety|limits|emergency stop)\b",
+            "unsafe",
+            "I keep my safety rules.",
+        ),
+        (
+            r"\b(?:fly|hover|swim|teleport|levitate)\b|\b(?:go|walk|drive|head|climb)\b.*\b(?:upstairs|downstairs|"
+            r"stairs|staircase|roof|attic|basement|second floor|first floor|elevator)\b|\bjump\b",
+            "infeasible",
+            "I can only drive on the floor of this level.",
+        ),
+        (
+            r"\b(?:lift|pick up|carry|move|push|tip over|turn over|flip|raise)\s+(?:up\s+)?(?:the |a |an |my )?"
+            r"(?:fridge|refrigerator|oven|stove|washing machine|wall|walls|floor|ceiling|car|house|building|piano|"
+            r"wardrobe|room)\b",
+            "infeasible",
+            "That is far too heavy or large for my arm.",
+        ),
+        (
+            r"\b(?:cook|bake|fry|boil|wash|clean|vacuum|mop|sweep|fold|iron|sew|paint|repair|fix|build|cut|chop|"
+            r"slice|peel|feed|water the plants|do the (?:dishes|laundry)|make (?:coffee|tea|dinner|lunch|breakfast|"
+            r"the bed|a sandwich))\b",
+            "infeasible",
+            "That is not among my skills: I can go to places, look, find, pick up and put down objects, speak "
+            "and wait.",
+        ),
+    )
+)
+
+
+QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|«[^»]*»|(?<![a-z])'[^']*'(?![a-z])")
+
+
+def strip_quoted(text: str) -> str:
+    """The command without quoted text: what a note or a person says is data, never an instruction."""
+    return QUOTED.sub(" ", text)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: str  # "unsafe" | "infeasible"
+    reason: str
+
+
+def invalid_reason(text: str) -> str | None:
+    """Why a command cannot be used as text at all, or None."""
+    if len(text) > MAX_COMMAND_CHARS:
+        return f"The command is {len(text)} characters long; I take at most {MAX_COMMAND_CHARS}."
+    if not text.strip():
+        return "The command is empty."
+    if "\ufffd" in text:
+        return "The command is not valid UTF-8 text."
+    control = [c for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\t\r"]
+    if control:
+        return f"The command contains control characters ({', '.join(repr(c) for c in control[:3])})."
+    if not re.search(r"[A-Za-z]", text):
+        return "The command has no words I can read."
+    return None
+
+
+def refusal(normalised: str) -> Refusal | None:
+    """The first rule an order breaks, or None; ``normalised`` is lower case with single spaces."""
+    for pattern, kind, sentence in RULES:
+        if pattern.search(normalised):
+            return Refusal(kind, sentence)
+    return None
