@@ -14,7 +14,7 @@ import numpy as np
 from perception.frame import Detector, RGBDFrame
 from perception.measure import MeasureSettings, Observation, measure, valid_depth
 from perception.relations import RelationKeeper
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
+from perception.scene_graph import ObjectKind, SceneGraph, SceneObject
 from perception.semantic_map import EMPTY_MAP, SemanticMap
 from perception.tracker import Track, Tracker, TrackerSettings, UpdateResult, track_covariances, track_positions
 
@@ -97,35 +97,13 @@ class Perception:
     def scene_graph(self) -> SceneGraph:
         """Rooms, furniture and the confirmed objects with their relations."""
         graph = SceneGraph(frame_id="map", stamp_ns=self._last_stamp_ns, revision=self.revision)
-        for room in self.semantic_map.rooms:
-            graph.objects[room.id] = SceneObject(
-                id=room.id,
-                label=room.name,
-                kind=ObjectKind.ROOM,
-                position=np.array([(room.min[0] + room.max[0]) / 2, (room.min[1] + room.max[1]) / 2, 0.0]),
-                size=np.array([room.max[0] - room.min[0], room.max[1] - room.min[1], 0.0]),
-                state=ObjectState.VISIBLE,
-                source="map",
-            )
-        for piece in self.semantic_map.furniture:
-            yaw = piece.pose[2]
-            graph.objects[piece.id] = SceneObject(
-                id=piece.id,
-                label=piece.name,
-                kind=ObjectKind.FURNITURE,
-                position=np.array([piece.pose[0], piece.pose[1], piece.size[2] / 2]),
-                orientation=np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)]),
-                size=np.array(piece.size),
-                attributes={"type": piece.type},
-                state=ObjectState.VISIBLE,
-                source="map",
-            )
+        for node in self.semantic_map.nodes("map"):
+            graph.objects[node.id] = node
         objects = scene_objects(self.tracker.confirmed())
         for obj in objects:
             graph.objects[obj.id] = obj
         relations = self.relations.update(objects, self.semantic_map, self._viewpoint)
-        furniture_rooms = [Relation(p.id, Predicate.PART_OF, p.room) for p in self.semantic_map.furniture]
-        graph.relations = furniture_rooms + relations
+        graph.relations = self.semantic_map.part_of() + relations
         return graph
 
 

@@ -11,6 +11,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneObject
 from sim.scenario import Furniture, Room, load_scenario
 
 
@@ -37,6 +40,40 @@ class SemanticMap:
         fx, fy, yaw = piece.pose
         c, s = math.cos(yaw), math.sin(yaw)
         return c * (x - fx) + s * (y - fy), -s * (x - fx) + c * (y - fy)
+
+    def nodes(self, source: str, room_height: float = 0.0) -> list[SceneObject]:
+        """Rooms and furniture as scene-graph nodes (furniture centred at half its height)."""
+        rooms = [
+            SceneObject(
+                id=room.id,
+                label=room.name,
+                kind=ObjectKind.ROOM,
+                position=np.array([(room.min[0] + room.max[0]) / 2, (room.min[1] + room.max[1]) / 2, 0.0]),
+                size=np.array([room.max[0] - room.min[0], room.max[1] - room.min[1], room_height]),
+                state=ObjectState.VISIBLE,
+                source=source,
+            )
+            for room in self.rooms
+        ]
+        furniture = [
+            SceneObject(
+                id=piece.id,
+                label=piece.name,
+                kind=ObjectKind.FURNITURE,
+                position=np.array([piece.pose[0], piece.pose[1], piece.size[2] / 2]),
+                orientation=np.array([0.0, 0.0, math.sin(piece.pose[2] / 2), math.cos(piece.pose[2] / 2)]),
+                size=np.array(piece.size),
+                attributes={"type": piece.type},
+                state=ObjectState.VISIBLE,
+                source=source,
+            )
+            for piece in self.furniture
+        ]
+        return rooms + furniture
+
+    def part_of(self) -> list[Relation]:
+        """Each piece of furniture is part of its room."""
+        return [Relation(piece.id, Predicate.PART_OF, piece.room) for piece in self.furniture]
 
 
 EMPTY_MAP = SemanticMap((), ())

@@ -174,7 +174,7 @@ class Grounder:
             anchor = self.resolve(match["anchor"])
             if head.candidates and anchor.candidates:
                 kept = [
-                    c for c in head.candidates if any(self._related(c, a, match["relation"]) for a in anchor.candidates)
+                    c for c in head.candidates if any(self.related(c, a, match["relation"]) for a in anchor.candidates)
                 ]
                 if not kept and match["relation"] in NEAR_WORDS and len(anchor.candidates) == 1:
                     closest = self.nearest(head.candidates, anchor.candidates[0])
@@ -264,7 +264,7 @@ class Grounder:
 
     # --- relations -----------------------------------------------------------------------------
 
-    def _related(self, subject: str, anchor: str, relation: str) -> bool:
+    def related(self, subject: str, anchor: str, relation: str) -> bool:
         graph = self.graph
         anchor_kind = graph.objects[anchor].kind
         supports = {r.object_id for r in graph.relations if r.subject_id == subject and r.predicate == Predicate.ON}

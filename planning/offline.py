@@ -387,7 +387,7 @@ def _choose(text: str, candidates: list[str], grounder: Grounder) -> str | None:
     match = re.search(r"\b(on|in|near|next to|by|from|at)\s+(.+)$", text)
     if match:
         anchors = grounder.resolve(match[2]).candidates
-        narrowed = [c for c in candidates if any(grounder._related(c, a, match[1]) for a in anchors)]
+        narrowed = [c for c in candidates if any(grounder.related(c, a, match[1]) for a in anchors)]
         if len(narrowed) == 1:
             return narrowed[0]
     labels = {singular(w) for w in words}

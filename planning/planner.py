@@ -26,7 +26,7 @@ from planning.models.base import Message, ModelClient, ModelError, ModelRequest,
 from planning.offline import OfflineParser
 from planning.plan import PlanStep
 from planning.safety import invalid_reason, refusal, strip_quoted
-from planning.symbolic import Action, PlanningError, State, World, apply, check_step, validate
+from planning.symbolic import Action, PlanningError, State, World, apply, check_step, plan_goal, validate
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ("offline", "llm_goal", "llm")
@@ -235,8 +235,6 @@ class TaskPlanner:
         self, interpretation: Interpretation, actions: Mapping[str, Action], world: World, state: State
     ) -> PlanResult:
         """A plan that validates against the catalog and the symbolic state, or why there is none."""
-        from planning.symbolic import plan_goal
-
         if interpretation.outcome == Outcome.GOAL:
             assert interpretation.goal is not None
             try:

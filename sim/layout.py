@@ -10,37 +10,17 @@ import math
 
 import numpy as np
 
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
+from perception.scene_graph import ObjectState, Predicate, Relation, SceneGraph, SceneObject
+from perception.semantic_map import SemanticMap
 from sim.scenario import OnFurniture, Scenario
 
 
 def layout_graph(scenario: Scenario) -> SceneGraph:
     graph = SceneGraph(frame_id="map")
-    relations: list[Relation] = []
-    for room in scenario.rooms:
-        graph.objects[room.id] = SceneObject(
-            id=room.id,
-            label=room.name,
-            kind=ObjectKind.ROOM,
-            position=np.array([(room.min[0] + room.max[0]) / 2, (room.min[1] + room.max[1]) / 2, 0.0]),
-            size=np.array([room.max[0] - room.min[0], room.max[1] - room.min[1], scenario.walls.height]),
-            state=ObjectState.VISIBLE,
-            source="scenario",
-        )
-    for piece in scenario.furniture:
-        yaw = piece.pose[2]
-        graph.objects[piece.id] = SceneObject(
-            id=piece.id,
-            label=piece.name,
-            kind=ObjectKind.FURNITURE,
-            position=np.array([piece.pose[0], piece.pose[1], piece.size[2] / 2]),
-            orientation=np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]),
-            size=np.array(piece.size),
-            attributes={"type": piece.type},
-            state=ObjectState.VISIBLE,
-            source="scenario",
-        )
-        relations.append(Relation(piece.id, Predicate.PART_OF, piece.room))
+    semantic_map = SemanticMap(tuple(scenario.rooms), tuple(scenario.furniture))
+    for node in semantic_map.nodes("scenario", scenario.walls.height):
+        graph.objects[node.id] = node
+    relations: list[Relation] = semantic_map.part_of()
     for spec in scenario.objects:
         place = spec.place
         if isinstance(place, OnFurniture):
