@@ -134,6 +134,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "commands": len(rows),
         "accuracy": sum(r["right"] for r in rows) / len(rows),
+        "fallbacks": sum(any("used offline" in note for note in r["notes"]) for r in rows),
         "latency_s": {
             "median": statistics.median(latencies),
             "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
@@ -159,6 +160,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['latency_s']['median'] * 1000:.1f} ms, p95 {report['latency_s']['p95'] * 1000:.1f} ms, "
         f"max {report['latency_s']['max'] * 1000:.1f} ms (model load excluded: {report['warmup_s']:.1f} s).",
         "",
+        *(
+            [f"The model failed on {report['fallbacks']} commands; the offline parser answered those.", ""]
+            if report["fallbacks"]
+            else []
+        ),
         "| category | commands | right |",
         "|---|---|---|",
     ]
@@ -175,9 +181,17 @@ def main() -> None:
     parser.add_argument("--model", default="", help="model client config as JSON (docs/models.md)")
     parser.add_argument("--no-fallback", action="store_true", help="a failing model is a miss, not offline")
     parser.add_argument("--dataset", type=Path, default=DATASET)
+    parser.add_argument(
+        "--per-category", type=int, default=0, help="only the first N commands of each category (0: all)"
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/bench"))
     args = parser.parse_args()
     items = yaml.safe_load(args.dataset.read_text(encoding="utf-8"))["commands"]
+    if args.per_category > 0:
+        by_category: dict[str, list[Any]] = defaultdict(list)
+        for item in items:
+            by_category[item["category"]].append(item)
+        items = [item for group in by_category.values() for item in group[: args.per_category]]
     planner = make_planner(args.backend, json.loads(args.model) if args.model else None, not args.no_fallback)
     started = time.perf_counter()
     planner.warm_up()

@@ -103,7 +103,7 @@ class Agent:
             return TaskResult(TaskErrorCode.PLANNING_FAILED, "I have no scene graph yet, so I cannot plan.")
         catalog = self.catalog()
         pending, self.pending = self.pending, None
-        interpretation = self.planner.interpret(command, graph, catalog, pending, now_ns)
+        interpretation = self.planner.interpret(command, graph, catalog, pending, now_ns, start=self._state(graph))
         backend = interpretation.backend or backend
         notes = " ".join(interpretation.notes)
         if interpretation.outcome == Outcome.ANSWER:

@@ -26,7 +26,18 @@ from planning.models.base import Message, ModelClient, ModelError, ModelRequest,
 from planning.offline import OfflineParser
 from planning.plan import PlanStep
 from planning.safety import invalid_reason, refusal, strip_quoted
-from planning.symbolic import Action, PlanningError, State, World, apply, check_step, plan_goal, validate
+from planning.symbolic import (
+    Action,
+    PlanningError,
+    State,
+    World,
+    actions_of,
+    apply,
+    check_step,
+    initial_state,
+    plan_goal,
+    validate,
+)
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ("offline", "llm_goal", "llm")
@@ -143,17 +154,32 @@ class TaskPlanner:
         self.offline = OfflineParser(use_embeddings)
 
     def warm_up(self) -> None:
-        """Load the embedding model now rather than during the first command."""
+        """Load the embedding model and in-process model weights now rather than during the first command.
+
+        A model that cannot load is logged here and fails (or falls back) at the first command.
+        """
         from planning.grounding import Embedder
 
         if Embedder.available():
             Embedder.encode(["cup"])
+        if self.client is not None:
+            try:
+                self.client.warm_up()
+            except ModelError as error:
+                LOG.warning("the %s model could not be loaded ahead: %s", self.backend, error)
 
     # --- commands to interpretations ---------------------------------------------------------------
 
     def interpret(
-        self, command: str, graph: SceneGraph, catalog: Mapping[str, SkillSpec], pending: Any = None, now_ns: int = 0
+        self,
+        command: str,
+        graph: SceneGraph,
+        catalog: Mapping[str, SkillSpec],
+        pending: Any = None,
+        now_ns: int = 0,
+        start: tuple[World, State] | None = None,
     ) -> Interpretation:
+        """What the command asks for. ``start`` is the symbolic state plans begin from (default: the graph's)."""
         reason = invalid_reason(command)
         if reason:
             return Interpretation(Outcome.INVALID, reason, backend=self.backend)
@@ -164,7 +190,7 @@ class TaskPlanner:
             # A pending question belongs to the parser that asked it; model backends ask none that persist.
             return self.offline.interpret(command, graph, pending)
         try:
-            return self._ask_model(command, graph, catalog, now_ns)
+            return self._ask_model(command, graph, catalog, now_ns, start or initial_state(graph))
         except (ModelError, ModelAnswerError) as error:
             if not self.fallback_to_offline:
                 return Interpretation(Outcome.INVALID, f"The planner model failed: {error}", backend=self.backend)
@@ -174,8 +200,14 @@ class TaskPlanner:
             return result
 
     def _ask_model(
-        self, command: str, graph: SceneGraph, catalog: Mapping[str, SkillSpec], now_ns: int
+        self,
+        command: str,
+        graph: SceneGraph,
+        catalog: Mapping[str, SkillSpec],
+        now_ns: int,
+        start: tuple[World, State],
     ) -> Interpretation:
+        """The model's interpretation; answers that are malformed or do not validate are sent back with the errors."""
         assert self.client is not None
         plan_mode = self.backend == "llm"
         instructions = PLAN_INSTRUCTIONS if plan_mode else GOAL_INSTRUCTIONS
@@ -189,7 +221,9 @@ class TaskPlanner:
             response = self.client.complete(request)
             try:
                 answer = parse_json_answer(response.text, schema)
-                return self._from_answer(answer, graph, catalog, plan_mode, response.model)
+                interpretation = self._from_answer(answer, graph, catalog, plan_mode, response.model)
+                self._check_plannable(interpretation, catalog, start)
+                return interpretation
             except (ModelError, ModelAnswerError) as error:
                 problems = str(error)
                 messages += [
@@ -228,6 +262,17 @@ class TaskPlanner:
         if missing:
             raise ModelAnswerError(f"{', '.join(missing)} are not ids of the scene")
         return Interpretation(Outcome.GOAL, f"Goal: {goal}", goal=goal, backend=backend)
+
+    def _check_plannable(
+        self, interpretation: Interpretation, catalog: Mapping[str, SkillSpec], start: tuple[World, State]
+    ) -> None:
+        """ModelAnswerError with the validator's (or the symbolic planner's) reasons if no valid plan follows."""
+        if interpretation.outcome not in (Outcome.GOAL, Outcome.PLAN):
+            return
+        result = self.plan(interpretation, actions_of(catalog), *start)
+        if result.error:
+            what = "plan does not validate" if interpretation.outcome == Outcome.PLAN else "goal cannot be planned"
+            raise ModelAnswerError(f"the {what}: {result.error}")
 
     # --- interpretations to plans ------------------------------------------------------------------
 

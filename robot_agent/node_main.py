@@ -11,6 +11,8 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from robot_agent.ros_wait import spin_once
+
 SPIN_PERIOD_S = 0.25  # how often the main thread returns to Python to notice Ctrl-C
 
 
@@ -34,7 +36,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> in
         node = make_node()
         executor.add_node(node)
         while rclpy.ok():
-            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+            spin_once(executor, SPIN_PERIOD_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception as error:  # noqa: BLE001  # a node that cannot start says why and exits 1

@@ -13,13 +13,32 @@ from typing import Any, Generic, TypeVar
 from rclpy.action import ActionClient
 from rclpy.client import Client
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.task import Future
 
 MessageT = TypeVar("MessageT")
 GRAPH_POLL_S = 0.02
+
+
+def spin_once(executor: Executor, timeout_sec: float) -> None:
+    """``executor.spin_once``, riding out rclpy's races with entities made or destroyed in other threads.
+
+    rclpy is not thread-safe there: a subscription destroyed in another thread (as
+    ``wait_for_message`` does) can be added to the wait set after destruction was requested
+    (InvalidHandle, ros2/rclpy#1142), and an ActionClient made in another thread can be listed before its
+    constructor has finished (AttributeError). Either way the executor rebuilds its wait set on
+    the next call, so the spin goes on rather than the spinning thread dying.
+    """
+    try:
+        executor.spin_once(timeout_sec=timeout_sec)
+    except _rclpy.InvalidHandle:
+        return
+    except AttributeError as error:
+        if "ActionClient" not in str(error) and "ActionServer" not in str(error):
+            raise
 
 
 class BackgroundSpinner:
@@ -36,14 +55,13 @@ class BackgroundSpinner:
     def _spin(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.executor.spin_once(timeout_sec=0.1)
+                spin_once(self.executor, 0.1)
             except ExternalShutdownException:  # the context was shut down under the executor
                 return
-            except AttributeError as error:
-                # rclpy is not thread-safe while an entity is being created: an ActionClient made in
-                # another thread is listed before its constructor has finished. Look again.
-                if "ActionClient" not in str(error) and "ActionServer" not in str(error):
-                    raise
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -58,6 +58,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "timeout_s": 30.0,
     "retries": 1,
+    "n_ctx": 4096,
     "cache_dir": None,
     "cache_mode": "off",
 }
@@ -83,7 +84,8 @@ def _required(config: Mapping[str, Any], key: str, kind: str, example: str) -> s
 def make_client(config: Mapping[str, Any]) -> ModelClient:
     """A client from settings (keys and defaults in CONFIG_DEFAULTS); ValueError on a bad setting.
 
-    kind "openai" needs base_url and model; "llama_cpp" takes path (default: the bundled SmolLM2);
+    kind "openai" needs base_url and model; "llama_cpp" takes path (default: the bundled SmolLM2) and
+    n_ctx (the context in tokens: the prompt with the scene plus the answer);
     "transformers" takes path (a directory) or model (an id in the Hugging Face cache). cache_mode
     record, replay or auto wraps the client in a RecordReplayClient over cache_dir.
     """
@@ -105,6 +107,10 @@ def make_client(config: Mapping[str, Any]) -> ModelClient:
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"The model setting 'retries' must be a whole number of 0 or more, not {retries!r}.")
 
+    n_ctx = config.get("n_ctx", CONFIG_DEFAULTS["n_ctx"])
+    if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 512:
+        raise ValueError(f"The model setting 'n_ctx' must be a whole number of tokens, 512 or more, not {n_ctx!r}.")
+
     client: ModelClient
     if kind == "openai":
         client = OpenAIClient(
@@ -116,7 +122,7 @@ def make_client(config: Mapping[str, Any]) -> ModelClient:
         )
     elif kind == "llama_cpp":
         gpu_layers = {"auto": None, "cpu": 0}.get(device, -1)
-        client = LlamaCppClient(_text(config, "path"), n_gpu_layers=gpu_layers)
+        client = LlamaCppClient(_text(config, "path"), n_ctx=n_ctx, n_gpu_layers=gpu_layers)
     else:
         source = _text(config, "path") or _text(config, "model")
         if source is None:

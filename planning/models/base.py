@@ -82,6 +82,9 @@ class ModelClient(ABC):
     def complete(self, request: ModelRequest) -> ModelResponse:
         """Answer ``request``; raise a ModelError subclass on failure."""
 
+    def warm_up(self) -> None:  # noqa: B027  # most clients have nothing to load
+        """Load what the first call would load (weights in-process); ModelError when it cannot."""
+
 
 def schema_instruction(schema: Mapping[str, Any]) -> str:
     """A system-prompt sentence asking for JSON that follows ``schema`` (for clients without grammars)."""

@@ -77,6 +77,10 @@ class RecordReplayClient(ModelClient):
     def path_for(self, request: ModelRequest) -> Path:
         return self.directory / f"{request_key(self.name, request)}.json"
 
+    def warm_up(self) -> None:
+        if self.inner is not None and self.mode != "replay":
+            self.inner.warm_up()
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         key = request_key(self.name, request)
         path = self.directory / f"{key}.json"

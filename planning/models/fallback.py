@@ -41,6 +41,14 @@ class FallbackClient(ModelClient):
         self.last_used: str | None = None
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Warm every client that can be warmed; one that cannot is left to fail over at call time."""
+        for client in self.clients:
+            try:
+                client.warm_up()
+            except ModelError:
+                continue
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         passing: tuple[type[ModelError], ...] = (ModelUnavailable, ModelTimeout)
         if self.fallback_on_response_error:

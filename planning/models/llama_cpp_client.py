@@ -115,6 +115,10 @@ class LlamaCppClient(ModelClient):
             raise ModelUnavailable(f"llama.cpp could not load {path}: {error}") from error
         return self._llama
 
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         if request.has_images:
             raise ModelUnavailable(f"{self.name} is a text model and cannot read images.")

@@ -108,6 +108,10 @@ class TransformersClient(ModelClient):
             raise ModelUnavailable(f"transformers could not load the model in {source}: {error}. {_PROVIDE}") from error
         self.device = device
 
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         messages = request.messages
         if request.json_schema is not None:

@@ -244,7 +244,8 @@ def test_make_client_builds_each_kind(tmp_path: Path) -> None:
     assert isinstance(http, OpenAIClient) and http.name == "openai:qwen2.5" and http.timeout_s == 5.0
     gguf = make_client({"kind": "llama_cpp", "device": "cpu"})
     assert isinstance(gguf, LlamaCppClient) and gguf.name == "llama_cpp:SmolLM2-135M-Instruct.Q4_1"
-    assert gguf.n_gpu_layers == 0
+    assert gguf.n_gpu_layers == 0 and gguf.n_ctx == 4096
+    assert make_client({"kind": "llama_cpp", "n_ctx": 8192}).n_ctx == 8192  # type: ignore[attr-defined]
     local = make_client({"kind": "transformers", "path": str(tmp_path), "base_url": ""})
     assert isinstance(local, TransformersClient)
     cached = make_client({"kind": "llama_cpp", "path": "x.gguf", "cache_mode": "replay", "cache_dir": str(tmp_path)})
@@ -264,6 +265,8 @@ def test_make_client_builds_each_kind(tmp_path: Path) -> None:
         ({"kind": "llama_cpp", "retries": -1}, "retries"),
         ({"kind": "llama_cpp", "retries": True}, "retries"),
         ({"kind": "llama_cpp", "device": "tpu"}, "device"),
+        ({"kind": "llama_cpp", "n_ctx": 100}, "n_ctx"),
+        ({"kind": "llama_cpp", "n_ctx": "4096"}, "n_ctx"),
         ({"kind": "llama_cpp", "cache_mode": "auto"}, "needs 'cache_dir'"),
         ({"kind": "llama_cpp", "cache_mode": "always", "cache_dir": "/tmp/x"}, "cache_mode"),
         ({"kind": "llama_cpp", "model_path": "x.gguf"}, "Unknown model setting"),

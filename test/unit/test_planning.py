@@ -191,6 +191,28 @@ def test_llm_plan_backend_plans_are_validated(kitchen: SceneGraph) -> None:
     assert [s.skill for s in planned.steps] == ["GOTO", "PICK"]
 
 
+def test_llm_plan_backend_gets_the_validators_errors_back(kitchen: SceneGraph) -> None:
+    place_only = [{"skill": "PLACE", "arguments": {"object": "red_cup", "target": "dining_table"}}]
+    fixed = [
+        {"skill": "PICK", "arguments": {"object": "red_cup"}},
+        {"skill": "PLACE", "arguments": {"object": "red_cup", "target": "dining_table"}},
+    ]
+    model = ScriptedModel(*(json.dumps({"outcome": "plan", "plan": p}) for p in (place_only, fixed)))
+    planner = TaskPlanner("llm", model)
+    result = planner.interpret("put the red cup on the dining table", kitchen, CATALOG)
+    feedback = model.requests[1].messages[-1].content
+    assert "plan does not validate" in feedback and "holding(red_cup)" in feedback, feedback
+    world, state = initial_state(kitchen)
+    assert [s.skill for s in planner.plan(result, ACTIONS, world, state).steps] == ["GOTO", "PICK", "GOTO", "PLACE"]
+    # Three answers that never validate: the offline parser takes over and says so.
+    stubborn = ScriptedModel(*(json.dumps({"outcome": "plan", "plan": place_only}) for _ in range(3)))
+    fallback = TaskPlanner("llm", stubborn, use_embeddings=False).interpret(
+        "put the red cup on the dining table", kitchen, CATALOG
+    )
+    assert len(stubborn.requests) == 3 and "used offline" in fallback.notes[0]
+    assert str(fallback.goal) == "on(red_cup, dining_table)"
+
+
 def test_the_agent_replans_after_a_failure_and_reports(kitchen: SceneGraph) -> None:
     calls: list[str] = []
     failures = {"PICK": 1}
