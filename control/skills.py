@@ -255,8 +255,11 @@ class Skill(ABC):
     def __init__(self, spec: SkillSpec) -> None:
         self.spec = spec
 
-    def check_goal(self, arguments: Mapping[str, Any]) -> str | None:
-        """A reason to reject the goal before it runs (e.g. an unknown target), or None."""
+    def check_goal(self, arguments: Mapping[str, Any]) -> str | SkillResult | None:
+        """Why the goal cannot run, checked before anything moves, or None.
+
+        A sentence means INVALID_ARGUMENTS; a failure result carries its own code (e.g. UNKNOWN_TARGET).
+        """
         return None
 
     @abstractmethod
@@ -277,11 +280,11 @@ class PreparedSkill:
 class SkillHost:
     """The skills one server offers: catalog entries bound to implementations."""
 
-    def __init__(self, catalog: Mapping[str, SkillSpec], implementations: Mapping[str, type[Skill]]) -> None:
+    def __init__(self, catalog: Mapping[str, SkillSpec], implementations: Mapping[str, SkillFactory]) -> None:
         missing = sorted(set(implementations) - set(catalog))
         if missing:
             raise CatalogError(f"skills {', '.join(missing)} have implementations but no catalog entry")
-        self._skills = {name: cls(catalog[name]) for name, cls in implementations.items()}
+        self._skills = {name: make(catalog[name]) for name, make in implementations.items()}
 
     def specs(self) -> list[SkillSpec]:
         return [skill.spec for skill in self._skills.values()]
@@ -298,6 +301,8 @@ class SkillHost:
         except InvalidArgumentsError as error:
             return SkillResult.failure(SkillErrorCode.INVALID_ARGUMENTS, str(error))
         reason = skill.check_goal(bound)
+        if isinstance(reason, SkillResult):
+            return reason
         if reason:
             return SkillResult.failure(SkillErrorCode.INVALID_ARGUMENTS, reason)
         return PreparedSkill(skill, bound)

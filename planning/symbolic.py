@@ -225,8 +225,11 @@ def check_step(
     except InvalidArgumentsError as error:
         return [f"step {step.index + 1} ({step.skill}): {error}"], []
     reasons = []
+    referenced = {a for c in (*action.preconditions, *action.effects) for a in c.arguments}
     for parameter in action.spec.parameters:
         value = step.arguments.get(parameter.name, "")
+        if parameter.name in referenced and not value:  # optional for the skill, needed to reason about it
+            reasons.append(f"step {step.index + 1} ({step.skill}): needs the argument {parameter.name!r}")
         if parameter.type == "object_id" and value and value not in world.kinds:
             reasons.append(f"step {step.index + 1} ({step.skill}): {value!r} is not in the scene graph")
     if reasons:

@@ -20,18 +20,19 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
+def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threads: int | None = None) -> int:
     """Run one node until Ctrl-C, SIGTERM or shutdown; 1 when it cannot start (the reason is logged).
 
     rclpy's own signal handlers would shut the context down under running callbacks; instead
     SIGINT and SIGTERM raise KeyboardInterrupt here, and the executor, the node and the context
-    go down in that order.
+    go down in that order. ``threads``: the executor's threads (default: one per CPU); a node
+    whose callbacks block for long (action goals) needs more than it runs at once.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     node: Node | None = None
-    executor = MultiThreadedExecutor()
+    executor = MultiThreadedExecutor(num_threads=threads)
     try:
         node = make_node()
         executor.add_node(node)

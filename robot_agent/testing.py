@@ -1,4 +1,4 @@
-"""Helpers for tests that run real nodes: the rclpy.init guard and node processes.
+"""Helpers for tests that run real nodes: the rclpy.init guard, node processes, a skill client.
 
 Used by test/ros and test/e2e; usable by anyone testing against robot_agent.
 """
@@ -10,10 +10,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
+from rclpy.action import ActionClient
+from rclpy.action.client import ClientGoalHandle
+from rclpy.node import Node
+from robot_agent_interfaces.action import ExecuteSkill
+
+from robot_agent import names
+from robot_agent.conversions import arguments_to_msg, seconds_to_duration
 from robot_agent.ros_env import require_loopback_discovery
+from robot_agent.ros_wait import wait_for_action_server, wait_for_future
 
 
 def guard_rclpy_init() -> None:
@@ -68,3 +77,30 @@ class NodeProcess:
                 self.process.wait(timeout_s)
         self._log.close()
         return self.process.returncode
+
+
+class SkillCaller:
+    """Sends ExecuteSkill goals and records their feedback."""
+
+    def __init__(self, node: Node, timeout_s: float = 20.0) -> None:
+        self.timeout_s = timeout_s
+        self.client: ActionClient = ActionClient(node, ExecuteSkill, names.EXECUTE_SKILL_ACTION)
+        self.feedback: list[ExecuteSkill.Feedback] = []
+        self.feedback_arrived = threading.Event()
+        wait_for_action_server(self.client, timeout_s)
+
+    def send(self, skill: str, arguments: dict[str, str], timeout_s: float = 0.0) -> ClientGoalHandle:
+        goal = ExecuteSkill.Goal(
+            skill=skill, arguments=arguments_to_msg(arguments), timeout=seconds_to_duration(timeout_s)
+        )
+        handle = wait_for_future(self.client.send_goal_async(goal, self._on_feedback), self.timeout_s, "goal response")
+        assert handle.accepted
+        return handle
+
+    def _on_feedback(self, message: ExecuteSkill.Impl.FeedbackMessage) -> None:
+        self.feedback.append(message.feedback)
+        self.feedback_arrived.set()
+
+    def result(self, handle: ClientGoalHandle) -> tuple[int, ExecuteSkill.Result]:
+        response = wait_for_future(handle.get_result_async(), self.timeout_s, "skill result")
+        return response.status, response.result

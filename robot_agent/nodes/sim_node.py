@@ -38,7 +38,6 @@ from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory
 
 from perception.geometry import invert, make_transform
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
 from robot_agent.conversions import (
     intrinsics_to_camera_info,
     matrix_to_pose,
@@ -50,6 +49,7 @@ from robot_agent.node_main import run_node
 from robot_agent.tf import StaticTransformBroadcaster, TransformBroadcaster, transform_stamped
 from sim import robot as robot_model
 from sim.camera import CameraRenderer, Frame
+from sim.ground_truth import ground_truth_graph
 from sim.scenario import Scenario, ScenarioError, load_scenario, load_yaml, parse_scenario
 from sim.simulator import ROBOT_LINKS, CommandError, Simulator, TrajectoryPoint
 
@@ -361,39 +361,7 @@ class SimNode(Node):
     def _publish_ground_truth(self) -> None:
         """Every object's true pose (SIMULATION ONLY), furniture, rooms and the on-relations."""
         with self._lock:
-            sim = self._sim
-            scenario = sim.scenario
-            stamp_ns = round(sim.time * NS)
-            graph = SceneGraph(frame_id="map", stamp_ns=stamp_ns)
-            for room in scenario.rooms:
-                center = ((room.min[0] + room.max[0]) / 2, (room.min[1] + room.max[1]) / 2, 0.0)
-                size = (room.max[0] - room.min[0], room.max[1] - room.min[1], scenario.walls.height)
-                graph.objects[room.id] = _truth(room.id, room.name, ObjectKind.ROOM, center, 0.0, size, stamp_ns)
-            for piece in scenario.furniture:
-                center = (piece.pose[0], piece.pose[1], piece.size[2] / 2)
-                graph.objects[piece.id] = _truth(
-                    piece.id, piece.name, ObjectKind.FURNITURE, center, piece.pose[2], piece.size, stamp_ns
-                )
-            specs = {o.id: o for o in scenario.all_objects()}
-            relations = [Relation(p.id, Predicate.PART_OF, p.room) for p in scenario.furniture]
-            for object_id, pose in sim.object_poses().items():
-                spec = specs[object_id]
-                held = sim.holding(object_id)
-                graph.objects[object_id] = SceneObject(
-                    id=object_id,
-                    label=spec.label,
-                    position=pose[:3, 3],
-                    orientation=_quaternion(pose),
-                    size=np.array(spec.size),
-                    attributes={"color": spec.color} if isinstance(spec.color, str) else {},
-                    last_seen_ns=stamp_ns,
-                    state=ObjectState.HELD if held else ObjectState.VISIBLE,
-                    source="ground_truth",
-                )
-                supports = [p.id for p in scenario.furniture if sim.evaluate(f"on({object_id}, {p.id})")]
-                relations += [Relation(object_id, Predicate.ON, support) for support in supports]
-            graph.relations = relations
-            graph.revision = len(sim.event_log)
+            graph = ground_truth_graph(self._sim)
         self._truth_pub.publish(scene_graph_to_msg(graph))
 
     # --- camera ------------------------------------------------------------------------------
@@ -461,33 +429,6 @@ class SimNode(Node):
                 source="sim_oracle",
             )
         )
-
-
-def _quaternion(pose: np.ndarray) -> np.ndarray:
-    message = matrix_to_pose(pose).orientation
-    return np.array([message.x, message.y, message.z, message.w])
-
-
-def _truth(
-    entity_id: str,
-    label: str,
-    kind: ObjectKind,
-    center: tuple[float, float, float],
-    yaw: float,
-    size: tuple[float, float, float],
-    stamp_ns: int,
-) -> SceneObject:
-    return SceneObject(
-        id=entity_id,
-        label=label,
-        kind=kind,
-        position=np.array(center),
-        orientation=np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)]),
-        size=np.array(size),
-        last_seen_ns=stamp_ns,
-        state=ObjectState.VISIBLE,
-        source="ground_truth",
-    )
 
 
 def main(args: list[str] | None = None) -> None:

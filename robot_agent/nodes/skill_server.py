@@ -1,14 +1,19 @@
 """Skill server: hosts skills of the catalog behind /robot_agent/execute_skill.
 
+SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); GOTO and FIND when a map is given
+(``map_file``: a built-in world or a scenario/map file), driving the base through /cmd_vel.
+
 Goals that cannot run (unknown skill, bad arguments, unknown target) end at once as ABORTED with
-the error code and the reason: a REJECTED goal carries no reason in ROS 2, and the planner needs
-one to replan. Goals run concurrently on a reentrant callback group; cancel is honoured.
+the error code and the reason, before anything moves: a REJECTED goal carries no reason in ROS 2,
+and the planner needs one to replan. Goals run concurrently on a reentrant callback group, except
+that one motion skill at a time drives the base: a new motion goal cancels the running one.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -20,19 +25,29 @@ from robot_agent_interfaces.srv import ListSkills
 from std_msgs.msg import String
 
 from control.basic_skills import SKILL_CLASSES
+from control.nav_skills import FindSkill, GotoSkill, LookAtSkill, ScanSkill, load_search_priors
+from control.navigation.grid import OccupancyGrid
+from control.navigation.obstacles import LiveObstacles
 from control.skills import (
     Feedback,
     PreparedSkill,
     SkillContext,
     SkillErrorCode,
+    SkillFactory,
     SkillHost,
     SkillResult,
     load_catalog,
 )
+from perception.scene_graph import SceneGraph
+from perception.semantic_map import SemanticMap
 from robot_agent import names
 from robot_agent.conversions import arguments_from_msg, arguments_to_msg, duration_to_seconds, skill_spec_to_msg
 from robot_agent.node_main import run_node
 from robot_agent.paths import config_file
+from robot_agent.ros_robot import RosRobot
+from sim.scenario import ScenarioError, load_scenario
+
+MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN")  # they drive the base or the head
 
 
 class _GoalContext(SkillContext):
@@ -69,7 +84,35 @@ class SkillServerNode(Node):
             ParameterDescriptor(description="Skill catalog YAML; empty: the bundled config/skills.yaml"),
         ).value
         catalog = load_catalog(catalog_path or config_file("skills.yaml"))
-        self._host = SkillHost(catalog, SKILL_CLASSES)
+        map_file: str = self._declare(
+            "map_file", "", "Map for GOTO and FIND: a built-in world or a scenario/map YAML file; empty: no map"
+        )
+        live_obstacles: bool = self._declare(
+            "live_obstacles", True, "Add obstacles seen by the depth camera to the map"
+        )
+        priors_file: str = self._declare(
+            "search_priors_file", "", "FIND's label -> usual places YAML; empty: config/search_priors.yaml"
+        )
+        static_map, map_graph = None, None
+        if map_file:
+            try:
+                scenario = load_scenario(map_file)
+            except ScenarioError as error:
+                raise ValueError(f"map_file: {error}") from None
+            static_map = OccupancyGrid.from_scenario(scenario)
+            map_graph = SceneGraph(frame_id="map")
+            semantic_map = SemanticMap(tuple(scenario.rooms), tuple(scenario.furniture))
+            map_graph.objects = {n.id: n for n in semantic_map.nodes("map", scenario.walls.height)}
+        obstacles = LiveObstacles() if live_obstacles and static_map is not None else None
+        self.robot = RosRobot(self, static_map, obstacles, map_graph)
+        priors = load_search_priors(priors_file or config_file("search_priors.yaml"))
+        implementations: dict[str, SkillFactory] = dict(SKILL_CLASSES)
+        implementations.update(LOOK_AT=LookAtSkill.factory(self.robot), SCAN=ScanSkill.factory(self.robot))
+        if static_map is not None:
+            implementations.update(GOTO=GotoSkill.factory(self.robot), FIND=FindSkill.with_priors(self.robot, priors))
+        self._host = SkillHost(catalog, implementations)
+        self._motion_lock = threading.Lock()
+        self._motion_cancel: threading.Event | None = None
         self._cancel_events: dict[bytes, threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -88,6 +131,9 @@ class SkillServerNode(Node):
             ListSkills, names.LIST_SKILLS_SERVICE, self._on_list_skills, callback_group=group
         )
         self.get_logger().info(f"serving skills: {', '.join(s.name for s in self._host.specs())}")
+
+    def _declare(self, name: str, default: object, description: str) -> Any:
+        return self.declare_parameter(name, default, ParameterDescriptor(description=description, read_only=True)).value
 
     def say(self, text: str) -> None:
         self._response_publisher.publish(String(data=text))
@@ -121,6 +167,12 @@ class SkillServerNode(Node):
         cancel = threading.Event()
         with self._lock:
             self._cancel_events[key] = cancel
+        moves = goal.skill in MOTION_SKILLS
+        if moves:
+            with self._motion_lock:  # the base follows one goal: the newest
+                if self._motion_cancel is not None:
+                    self._motion_cancel.set()
+                self._motion_cancel = cancel
         context = _GoalContext(self, goal_handle, cancel)
         timeout_s = duration_to_seconds(goal.timeout)
         if timeout_s > 0:
@@ -133,6 +185,10 @@ class SkillServerNode(Node):
         finally:
             with self._lock:
                 self._cancel_events.pop(key, None)
+            if moves:
+                with self._motion_lock:
+                    if self._motion_cancel is cancel:
+                        self._motion_cancel = None
 
         if result.success:
             goal_handle.succeed()
@@ -154,7 +210,8 @@ class SkillServerNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    sys.exit(run_node(SkillServerNode, args))
+    # Each running goal holds a thread for its whole run; sensors and the action server need more.
+    sys.exit(run_node(SkillServerNode, args, threads=8))
 
 
 if __name__ == "__main__":

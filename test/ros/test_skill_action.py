@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from action_msgs.msg import GoalStatus
-from rclpy.action import ActionClient
-from rclpy.action.client import ClientGoalHandle
 from rclpy.client import Client
 from rclpy.node import Node
 from robot_agent_interfaces.action import ExecuteSkill
@@ -17,37 +15,10 @@ from std_msgs.msg import String
 
 from control.skills import SkillErrorCode
 from robot_agent import names
-from robot_agent.conversions import arguments_to_msg, seconds_to_duration
-from robot_agent.ros_wait import wait_for_action_server, wait_for_future, wait_for_service
-from robot_agent.testing import NodeProcess
+from robot_agent.ros_wait import wait_for_future, wait_for_service
+from robot_agent.testing import NodeProcess, SkillCaller
 
 TIMEOUT_S = 20.0
-
-
-class SkillCaller:
-    """Sends ExecuteSkill goals and records their feedback."""
-
-    def __init__(self, node: Node) -> None:
-        self.client: ActionClient = ActionClient(node, ExecuteSkill, names.EXECUTE_SKILL_ACTION)
-        self.feedback: list[ExecuteSkill.Feedback] = []
-        self.feedback_arrived = threading.Event()
-        wait_for_action_server(self.client, TIMEOUT_S)
-
-    def send(self, skill: str, arguments: dict[str, str], timeout_s: float = 0.0) -> ClientGoalHandle:
-        goal = ExecuteSkill.Goal(
-            skill=skill, arguments=arguments_to_msg(arguments), timeout=seconds_to_duration(timeout_s)
-        )
-        handle = wait_for_future(self.client.send_goal_async(goal, self._on_feedback), TIMEOUT_S, "goal response")
-        assert handle.accepted
-        return handle
-
-    def _on_feedback(self, message: ExecuteSkill.Impl.FeedbackMessage) -> None:
-        self.feedback.append(message.feedback)
-        self.feedback_arrived.set()
-
-    def result(self, handle: ClientGoalHandle) -> tuple[int, ExecuteSkill.Result]:
-        response = wait_for_future(handle.get_result_async(), TIMEOUT_S, "skill result")
-        return response.status, response.result
 
 
 @pytest.fixture

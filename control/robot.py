@@ -1,0 +1,83 @@
+"""What the navigation and perception skills need from a robot, without ROS.
+
+The skill server implements ``RobotInterface`` over ROS topics (odometry, transforms, /cmd_vel,
+the head controller, the scene graph, depth); ``sim.robot_interface`` implements it on the
+embedded simulator in-process for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import NamedTuple
+
+from control.navigation.grid import OccupancyGrid
+from perception.scene_graph import SceneGraph
+from sim.robot import HEAD_HEIGHT, JOINTS, MAST_XY
+
+
+class BasePose(NamedTuple):
+    """The base in the map frame and the robot-clock time (seconds) it was measured at."""
+
+    x: float
+    y: float
+    yaw: float
+    stamp: float
+
+
+class RobotInterface(ABC):
+    """Sensing and commanding the base and the head. Safe to call from the skill's thread."""
+
+    @abstractmethod
+    def base_pose(self) -> BasePose | None:
+        """The latest pose of the base in the map frame, or None before the first one."""
+
+    @abstractmethod
+    def drive(self, linear: float, angular: float) -> None:
+        """Command the base's forward and turning speed (m/s, rad/s)."""
+
+    def stop(self) -> None:
+        self.drive(0.0, 0.0)
+
+    @abstractmethod
+    def point_head(self, pan: float, tilt: float, seconds: float) -> None:
+        """Move the head to (pan, tilt) radians within ``seconds``."""
+
+    @abstractmethod
+    def head_angles(self) -> tuple[float, float] | None:
+        """The head's (pan, tilt) now, or None before the first joint state."""
+
+    @abstractmethod
+    def scene(self) -> SceneGraph | None:
+        """The latest scene graph, or None before the first one."""
+
+    @abstractmethod
+    def obstacle_map(self) -> OccupancyGrid | None:
+        """The occupancy grid (the map plus obstacles seen lately), or None without a map."""
+
+    @abstractmethod
+    def static_map(self) -> OccupancyGrid | None:
+        """The map alone, without the obstacles seen lately, or None without a map."""
+
+
+PAN_LIMITS = (JOINTS["joint_head_pan"].lower, JOINTS["joint_head_pan"].upper)
+TILT_LIMITS = (JOINTS["joint_head_tilt"].lower, JOINTS["joint_head_tilt"].upper)
+
+
+def head_angles_towards(pose: BasePose, target: tuple[float, float, float]) -> tuple[float, float] | None:
+    """Pan and tilt that point the camera at a map point from ``pose``; None if the pan is out of range.
+
+    The pan axis stands on the mast; a pan outside the joint's range is tried one turn around too.
+    """
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+    head_x = pose.x + c * MAST_XY[0] - s * MAST_XY[1]
+    head_y = pose.y + s * MAST_XY[0] + c * MAST_XY[1]
+    dx, dy = target[0] - head_x, target[1] - head_y
+    bearing = math.atan2(dy, dx) - pose.yaw
+    pan = math.atan2(math.sin(bearing), math.cos(bearing))
+    tilt = math.atan2(target[2] - HEAD_HEIGHT, math.hypot(dx, dy))
+    tilt = min(max(tilt, TILT_LIMITS[0]), TILT_LIMITS[1])
+    for candidate in (pan, pan - 2 * math.pi, pan + 2 * math.pi):
+        if PAN_LIMITS[0] <= candidate <= PAN_LIMITS[1]:
+            return candidate, tilt
+    return None
