@@ -35,6 +35,7 @@ bench: setup
 	@$(IN_ENV) python benchmarks/sim_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/perception_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
+	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
 
 clean:
 	rm -rf build install log

@@ -1,4 +1,4 @@
-"""The skill server: ``ros2 launch robot_agent skills.launch.py [catalog_file:=...] [use_sim_time:=true]``."""
+"""The skill server: ``ros2 launch robot_agent skills.launch.py [map_file:=kitchen] [use_sim_time:=true]``."""
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
@@ -9,6 +9,8 @@ from launch_ros.parameter_descriptions import ParameterValue
 
 def generate_launch_description() -> LaunchDescription:
     catalog_file = LaunchConfiguration("catalog_file")
+    map_file = LaunchConfiguration("map_file")
+    live_obstacles = LaunchConfiguration("live_obstacles")
     use_sim_time = LaunchConfiguration("use_sim_time")
     return LaunchDescription(
         [
@@ -16,6 +18,18 @@ def generate_launch_description() -> LaunchDescription:
                 "catalog_file",
                 default_value="",
                 description="Skill catalog YAML; empty: the bundled config/skills.yaml",
+            ),
+            DeclareLaunchArgument(
+                "map_file",
+                default_value="",
+                description="Map for GOTO and FIND: a built-in world (kitchen, office, apartment) or a "
+                "scenario/map YAML file; empty: no map, so no GOTO or FIND",
+            ),
+            DeclareLaunchArgument(
+                "live_obstacles",
+                default_value="true",
+                choices=["true", "false"],
+                description="Add obstacles seen by the depth camera to the map",
             ),
             DeclareLaunchArgument(
                 "use_sim_time",
@@ -31,6 +45,8 @@ def generate_launch_description() -> LaunchDescription:
                 parameters=[
                     {
                         "catalog_file": ParameterValue(catalog_file, value_type=str),
+                        "map_file": ParameterValue(map_file, value_type=str),
+                        "live_obstacles": ParameterValue(live_obstacles, value_type=bool),
                         "use_sim_time": ParameterValue(use_sim_time, value_type=bool),
                     }
                 ],

@@ -27,6 +27,7 @@ class SimulatedRobot(RobotInterface):
         self.sim = sim
         self.grid = grid if grid is not None else OccupancyGrid.from_scenario(sim.scenario)
         self.commands: list[tuple[float, float, float]] = []  # (time, linear, angular) as sent
+        self.trace: list[tuple[float, float]] = []  # the base's (x, y) at each command
 
     def base_pose(self) -> BasePose | None:
         x, y, yaw = self.sim.base_pose()
@@ -34,6 +35,8 @@ class SimulatedRobot(RobotInterface):
 
     def drive(self, linear: float, angular: float) -> None:
         self.commands.append((self.sim.time, linear, angular))
+        x, y, _ = self.sim.base_pose()
+        self.trace.append((x, y))
         self.sim.command_base_velocity(linear, 0.0, angular)
 
     def point_head(self, pan: float, tilt: float, seconds: float) -> None:
