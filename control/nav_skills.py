@@ -231,8 +231,12 @@ class RobotSkill(Skill):
                             f"({replanned.error_msg})",
                         )
                     path = replanned[0]
+                    pursuit.reset()  # the base was just stopped: start the detour from rest
                     pursuit.set_path(path.points, goal.yaw)
                     context.publish_feedback(Feedback("replanning", 0.0, path.length_m, f"detour {replans}"))
+                    last_time = now
+                    context.wait(settings.control_period_s)
+                    continue
             command = pursuit.step((pose.x, pose.y, pose.yaw), max(now - last_time, 1e-3))
             last_time = now
             if command.done:
@@ -459,6 +463,7 @@ class FindSkill(RobotSkill):
             return self._go_to_found(found, context, searched=[])
         started_ns = round(context.now() * 1e9)
         searched: list[str] = []
+        unreachable: list[str] = []
         for place in self.search_places(graph, query)[: self.settings.max_search_places]:
             context.publish_feedback(
                 Feedback("searching", len(searched) / self.settings.max_search_places, message=f"looking on {place.id}")
@@ -469,17 +474,20 @@ class FindSkill(RobotSkill):
             driven = self.drive_to(approach_poses(grid, place, self.settings.robot_radius), context, place.id)
             if driven.error_code in (SkillErrorCode.CANCELLED, SkillErrorCode.TIMEOUT, SkillErrorCode.PERCEPTION_STALE):
                 return driven
-            if driven.success:
-                looked = self.look_at_point(_look_target(place), context)
-                if looked.error_code in (SkillErrorCode.CANCELLED, SkillErrorCode.TIMEOUT):
-                    return looked
+            if not driven.success:
+                unreachable.append(place.id)
+                continue
+            looked = self.look_at_point(_look_target(place), context)
+            if looked.error_code in (SkillErrorCode.CANCELLED, SkillErrorCode.TIMEOUT):
+                return looked
             searched.append(place.id)
             graph = self.robot.scene() or graph
             found = self._present(graph, query, since_ns=started_ns)
             if found is not None:
                 return self._go_to_found(found, context, searched)
-        where = ", ".join(searched) or "nowhere reachable"
-        return SkillResult.failure(SkillErrorCode.NOT_FOUND, f"no {query} found; searched {where}")
+        where = ", ".join(searched) or "nowhere"
+        missed = f" (could not reach {', '.join(unreachable)})" if unreachable else ""
+        return SkillResult.failure(SkillErrorCode.NOT_FOUND, f"no {query} found; searched {where}{missed}")
 
     @staticmethod
     def _present(graph: SceneGraph, query: str, since_ns: int | None) -> SceneObject | None:
