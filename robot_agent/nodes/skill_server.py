@@ -114,6 +114,7 @@ class SkillServerNode(Node):
         self._motion_lock = threading.Lock()
         self._motion_cancel: threading.Event | None = None
         self._cancel_events: dict[bytes, threading.Event] = {}
+        self._cancel_times: dict[bytes, float] = {}
         self._lock = threading.Lock()
 
         group = ReentrantCallbackGroup()
@@ -147,6 +148,7 @@ class SkillServerNode(Node):
 
     def _on_cancel(self, goal_handle: ServerGoalHandle) -> CancelResponse:
         with self._lock:
+            self._cancel_times[bytes(goal_handle.goal_id.uuid)] = self.get_clock().now().nanoseconds / 1e9
             event = self._cancel_events.get(bytes(goal_handle.goal_id.uuid))
         if event is not None:
             event.set()
@@ -193,6 +195,10 @@ class SkillServerNode(Node):
         if result.success:
             goal_handle.succeed()
         elif result.error_code == SkillErrorCode.CANCELLED and goal_handle.is_cancel_requested:
+            with self._lock:
+                requested_at = self._cancel_times.pop(key, None)
+            if requested_at is not None:  # when the server heard the cancel, on the robot's clock
+                result.outputs["cancel_requested_at"] = f"{requested_at:.3f}"
             goal_handle.canceled()
         else:
             goal_handle.abort()
