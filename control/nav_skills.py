@@ -29,6 +29,13 @@ from sim.scenario import Furniture, Room
 
 FURNITURE_TYPES = ("table", "counter", "shelf", "cabinet", "desk")
 FIRST_POSE_POLL_S = 0.05
+# A search ends on these; any other failure to reach one place moves on to the next.
+STOPPING_CODES = (
+    SkillErrorCode.CANCELLED,
+    SkillErrorCode.TIMEOUT,
+    SkillErrorCode.PERCEPTION_STALE,
+    SkillErrorCode.PRECONDITION_FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -187,9 +194,9 @@ class RobotSkill(Skill):
     def drive_to(self, goals: Sequence[Pose2D], context: SkillContext, what: str) -> SkillResult:
         """Drive to the first reachable of ``goals`` (best first), replanning around new obstacles."""
         settings = self.settings
-        grid = self.robot.obstacle_map()
-        if grid is None:
-            return SkillResult.failure(SkillErrorCode.PRECONDITION_FAILED, "no map to plan on (set map_file)")
+        grid = self._map()
+        if isinstance(grid, SkillResult):
+            return grid
         pose = self._first_pose(context)
         if isinstance(pose, SkillResult):
             return pose
@@ -327,9 +334,26 @@ class RobotSkill(Skill):
                 )
             context.wait(self.settings.control_period_s)
 
-    def _node(self, target: str) -> SceneObject | None:
+    def _map(self) -> OccupancyGrid | SkillResult:
+        grid = self.robot.obstacle_map()
+        if grid is None:
+            return SkillResult.failure(SkillErrorCode.PRECONDITION_FAILED, "no map to plan on (set map_file)")
+        return grid
+
+    def drive_to_node(self, node: SceneObject, context: SkillContext, what: str) -> SkillResult:
+        """Drive to where the robot should stand for ``node`` (see ``approach_poses``)."""
+        grid = self._map()
+        if isinstance(grid, SkillResult):
+            return grid
+        return self.drive_to(approach_poses(grid, node, self.settings.robot_radius), context, what)
+
+    def _target_node(self, target: str) -> SceneObject | SkillResult:
+        """The node of a target accepted earlier, or UNKNOWN_TARGET if it has left the graph since."""
         graph = self.robot.scene()
-        return graph.get(target) if graph is not None else None
+        node = graph.get(target) if graph is not None else None
+        if node is None:
+            return SkillResult.failure(SkillErrorCode.UNKNOWN_TARGET, f"{target!r} left the scene graph")
+        return node
 
     def _reject_unknown(self, target: str) -> SkillResult | None:
         graph = self.robot.scene()
@@ -363,15 +387,10 @@ class GotoSkill(RobotSkill):
         if arguments.get("pose") is not None:
             x, y, yaw = arguments["pose"]
             return self.drive_to([Pose2D(x, y, yaw)], context, f"({x:.2f}, {y:.2f})")
-        target = str(arguments["target"])
-        node = self._node(target)
-        grid = self.robot.obstacle_map()
-        if node is None:
-            return SkillResult.failure(SkillErrorCode.UNKNOWN_TARGET, f"{target!r} left the scene graph")
-        if grid is None:
-            return SkillResult.failure(SkillErrorCode.PRECONDITION_FAILED, "no map to plan on (set map_file)")
-        goals = approach_poses(grid, node, self.settings.robot_radius)
-        return self.drive_to(goals, context, node.label or target)
+        node = self._target_node(str(arguments["target"]))
+        if isinstance(node, SkillResult):
+            return node
+        return self.drive_to_node(node, context, node.label or node.id)
 
 
 class LookAtSkill(RobotSkill):
@@ -381,9 +400,9 @@ class LookAtSkill(RobotSkill):
         return self._reject_unknown(str(arguments["target"]))
 
     def execute(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
-        node = self._node(str(arguments["target"]))
-        if node is None:
-            return SkillResult.failure(SkillErrorCode.UNKNOWN_TARGET, f"{arguments['target']!r} left the scene graph")
+        node = self._target_node(str(arguments["target"]))
+        if isinstance(node, SkillResult):
+            return node
         return self.look_at_point(_look_target(node), context)
 
 
@@ -396,9 +415,9 @@ class ScanSkill(RobotSkill):
         return self._reject_unknown(str(arguments["target"]))
 
     def execute(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
-        node = self._node(str(arguments["target"]))
-        if node is None:
-            return SkillResult.failure(SkillErrorCode.UNKNOWN_TARGET, f"{arguments['target']!r} left the scene graph")
+        node = self._target_node(str(arguments["target"]))
+        if isinstance(node, SkillResult):
+            return node
         points = self._points(node, context)
         if isinstance(points, SkillResult):
             return points
@@ -468,11 +487,8 @@ class FindSkill(RobotSkill):
             context.publish_feedback(
                 Feedback("searching", len(searched) / self.settings.max_search_places, message=f"looking on {place.id}")
             )
-            grid = self.robot.obstacle_map()
-            if grid is None:
-                return SkillResult.failure(SkillErrorCode.PRECONDITION_FAILED, "no map to plan on (set map_file)")
-            driven = self.drive_to(approach_poses(grid, place, self.settings.robot_radius), context, place.id)
-            if driven.error_code in (SkillErrorCode.CANCELLED, SkillErrorCode.TIMEOUT, SkillErrorCode.PERCEPTION_STALE):
+            driven = self.drive_to_node(place, context, place.id)
+            if driven.error_code in STOPPING_CODES:
                 return driven
             if not driven.success:
                 unreachable.append(place.id)
@@ -526,10 +542,7 @@ class FindSkill(RobotSkill):
         return sorted(furniture, key=rank)
 
     def _go_to_found(self, found: SceneObject, context: SkillContext, searched: Iterable[str]) -> SkillResult:
-        grid = self.robot.obstacle_map()
-        if grid is None:
-            return SkillResult.failure(SkillErrorCode.PRECONDITION_FAILED, "no map to plan on (set map_file)")
-        driven = self.drive_to(approach_poses(grid, found, self.settings.robot_radius), context, found.id)
+        driven = self.drive_to_node(found, context, found.id)
         if not driven.success:
             return driven
         searched = list(searched)
