@@ -53,9 +53,8 @@ class NavigationSettings:
     settle_s: float = 0.3  # after the head stops, a frame this much later counts as the new view
     scene_wait_s: float = 4.0  # for a scene graph from the new view (else PERCEPTION_STALE)
     max_search_places: int = 6  # FIND visits at most this many places
-    first_pose_wait_s: float = (
-        3.0  # wall time a goal waits for the first fresh pose (the robot's clock may not run yet)
-    )
+    # Wall time a goal waits for its first fresh pose: nodes just started, the robot's clock may not run yet.
+    first_pose_wait_s: float = 10.0
 
 
 # --- scene-graph nodes as map geometry ---------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_find_locates_an_object_hidden_from_the_start_pose(tmp_path: Path, ros_n
     # In the dining room facing the door, the dining table and its lemon behind the robot.
     stack = Stack(write_world(tmp_path, [5.7, 3.0, math.pi]), perception=True)
     try:
-        caller = SkillCaller(ros_node, TIMEOUT_S)
+        caller = SkillCaller(ros_node, 2 * TIMEOUT_S)  # a search may visit several places
         status, result = caller.result(caller.send("FIND", {"object": "lemon"}))
         assert status == GoalStatus.STATUS_SUCCEEDED, f"{result.error_msg}\n{stack.output()}"
         outputs = arguments_from_msg(result.outputs)
