@@ -5,7 +5,9 @@ the target (objects, furniture) or a free spot in a room, and follows it with pu
 ``control_period_s`` on the robot's clock. It re-checks the path against obstacles seen lately,
 replans around them, and fails BLOCKED when no detour remains. Cancel and timeout stop the base
 within one control period. LOOK_AT and SCAN point the head and wait until the scene graph has
-been refreshed from the new view; FIND searches the likely places for an object.
+been refreshed from the new view; FIND searches the likely places for an object. With a
+``PoseNavigator`` (Nav2 on a robot that runs it), GOTO and FIND still choose where to stand and
+hand the driving to it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from control.navigation.approach import Pose2D, furniture_poses, reach_poses, ro
 from control.navigation.astar import NoPathError, NoPathReason, PlannedPath, path_blocked, plan_path
 from control.navigation.grid import OccupancyGrid
 from control.navigation.pursuit import PurePursuit, PursuitParams, wrap_angle
-from control.robot import BasePose, RobotInterface, head_angles_towards
+from control.robot import BasePose, PoseNavigator, RobotInterface, head_angles_towards
 from control.skills import Feedback, Skill, SkillContext, SkillErrorCode, SkillResult, SkillSpec
 from perception.scene_graph import ObjectKind, ObjectState, SceneGraph, SceneObject
 from sim.scenario import Furniture, Room
@@ -121,14 +123,23 @@ def load_search_priors(path: str | Path) -> dict[str, tuple[str, ...]]:
 class RobotSkill(Skill):
     """A skill on a RobotInterface, with the shared drive and look behaviours."""
 
-    def __init__(self, spec: SkillSpec, robot: RobotInterface, settings: NavigationSettings | None = None) -> None:
+    def __init__(
+        self,
+        spec: SkillSpec,
+        robot: RobotInterface,
+        settings: NavigationSettings | None = None,
+        navigator: PoseNavigator | None = None,
+    ) -> None:
         super().__init__(spec)
         self.robot = robot
         self.settings = settings or NavigationSettings()
+        self.navigator = navigator  # set: driving is delegated to it (Nav2), the rest stays here
 
     @classmethod
-    def factory(cls, robot: RobotInterface, settings: NavigationSettings | None = None) -> Callable[[SkillSpec], Skill]:
-        return lambda spec: cls(spec, robot, settings)
+    def factory(
+        cls, robot: RobotInterface, settings: NavigationSettings | None = None, navigator: PoseNavigator | None = None
+    ) -> Callable[[SkillSpec], Skill]:
+        return lambda spec: cls(spec, robot, settings, navigator)
 
     # --- shared behaviours -----------------------------------------------------------------------
 
@@ -192,6 +203,8 @@ class RobotSkill(Skill):
 
     def drive_to(self, goals: Sequence[Pose2D], context: SkillContext, what: str) -> SkillResult:
         """Drive to the first reachable of ``goals`` (best first), replanning around new obstacles."""
+        if self.navigator is not None:
+            return self._delegate(goals, context, what)
         settings = self.settings
         grid = self._map()
         if isinstance(grid, SkillResult):
@@ -257,6 +270,24 @@ class RobotSkill(Skill):
                 Feedback("driving", progress, command.distance_remaining, f"{command.distance_remaining:.2f} m to go")
             )
             context.wait(settings.control_period_s)
+
+    def _delegate(self, goals: Sequence[Pose2D], context: SkillContext, what: str) -> SkillResult:
+        """Hand the goals to the navigator in turn (best first) until one is reached; the next is tried
+        only when the navigator found the last one unreachable."""
+        assert self.navigator is not None
+        pose = self.robot.base_pose()
+        result = SkillResult.failure(SkillErrorCode.UNREACHABLE, f"no pose to stand at for {what}")
+        for candidate in goals[: self.settings.goal_candidates]:
+            goal = candidate
+            if goal.yaw is None:  # any heading will do: the one that faces the way there
+                yaw = math.atan2(goal.y - pose.y, goal.x - pose.x) if pose is not None else 0.0
+                goal = Pose2D(goal.x, goal.y, yaw)
+            result = self.navigator.navigate(goal, context, what)
+            if result.success or result.error_code != SkillErrorCode.UNREACHABLE:
+                break
+        if not result.success and context.stop_code() is not None:
+            self.robot.stop()
+        return result
 
     def turn_to(self, yaw: float, context: SkillContext) -> SkillResult | None:
         """Turn in place to ``yaw``; a failure result, or None when done."""
@@ -458,15 +489,20 @@ class FindSkill(RobotSkill):
         robot: RobotInterface,
         settings: NavigationSettings | None = None,
         priors: Mapping[str, Sequence[str]] | None = None,
+        navigator: PoseNavigator | None = None,
     ) -> None:
-        super().__init__(spec, robot, settings)
+        super().__init__(spec, robot, settings, navigator)
         self.priors = dict(priors or {})
 
     @classmethod
     def with_priors(
-        cls, robot: RobotInterface, priors: Mapping[str, Sequence[str]], settings: NavigationSettings | None = None
+        cls,
+        robot: RobotInterface,
+        priors: Mapping[str, Sequence[str]],
+        settings: NavigationSettings | None = None,
+        navigator: PoseNavigator | None = None,
     ) -> Callable[[SkillSpec], Skill]:
-        return lambda spec: cls(spec, robot, settings, priors)
+        return lambda spec: cls(spec, robot, settings, priors, navigator)
 
     def check_goal(self, arguments: Mapping[str, Any]) -> str | SkillResult | None:
         return None if str(arguments["object"]).strip() else "FIND needs the object's id or label"

@@ -11,7 +11,9 @@ import math
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
+from control.navigation.approach import Pose2D
 from control.navigation.grid import OccupancyGrid
+from control.skills import SkillContext, SkillResult
 from perception.scene_graph import SceneGraph
 from sim.robot import HEAD_HEIGHT, JOINTS, MAST_XY
 
@@ -58,6 +60,18 @@ class RobotInterface(ABC):
     @abstractmethod
     def static_map(self) -> OccupancyGrid | None:
         """The map alone, without the obstacles seen lately, or None without a map."""
+
+
+class PoseNavigator(ABC):
+    """Another navigation stack that drives the base to a map pose: Nav2's NavigateToPose on a robot
+    that runs Nav2. GOTO and FIND then choose where to stand and delegate the driving to it."""
+
+    name: str = "navigator"
+
+    @abstractmethod
+    def navigate(self, goal: Pose2D, context: SkillContext, what: str) -> SkillResult:
+        """Drive to ``goal`` (its yaw set); forward progress as feedback, honour the context's cancel
+        and deadline. The result's codes are the skills': UNREACHABLE, TIMEOUT, CANCELLED, ..."""
 
 
 PAN_LIMITS = (JOINTS["joint_head_pan"].lower, JOINTS["joint_head_pan"].upper)

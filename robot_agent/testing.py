@@ -66,6 +66,10 @@ class NodeProcess:
         """Everything the process printed so far."""
         return Path(self._log.name).read_text(errors="replace")
 
+    def wait(self, timeout_s: float) -> int:
+        """The exit code once the process ends by itself (subprocess.TimeoutExpired after ``timeout_s``)."""
+        return self.process.wait(timeout_s)
+
     def stop(self, timeout_s: float = 10.0) -> int:
         """SIGINT, then SIGKILL after ``timeout_s``; the exit code."""
         if self.running:

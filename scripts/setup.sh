@@ -219,16 +219,19 @@ ROBOT_AGENT_SKIP_INSTALL_SPACE=1 source "$ROOT/scripts/env.sh"
 note "AMENT_PREFIX_PATH=$AMENT_PREFIX_PATH"
 
 # ---------------------------------------------------------------------------------------------
-step "Interfaces (colcon build: robot_agent_interfaces, tf2_msgs where the system has none)"
+step "Interfaces (colcon build: robot_agent_interfaces; tf2_msgs and nav2_msgs where the system has none)"
 BUILD_PATHS=(interfaces)
-# Look for a tf2_msgs of the ROS installation, not the one this script built into install/.
+# Look for the ROS installation's packages, not the ones this script built into install/.
 OTHER_PYTHONPATH=$(tr ':' '\n' <<<"${PYTHONPATH:-}" | grep -v "^$ROOT/install/" | paste -sd: - || true)
-if PYTHONPATH=$OTHER_PYTHONPATH "$VENV/bin/python" -c 'import tf2_msgs.msg' >/dev/null 2>&1; then
-  note "tf2_msgs: the system's"
-else
-  BUILD_PATHS+=(compat/tf2_msgs)
-  note "tf2_msgs: none in this ROS 2 installation; building the compatible definition in compat/tf2_msgs"
-fi
+for compat in tf2_msgs.msg nav2_msgs.action; do
+  package=${compat%%.*}
+  if PYTHONPATH=$OTHER_PYTHONPATH "$VENV/bin/python" -c "import $compat" >/dev/null 2>&1; then
+    note "$package: the system's"
+  else
+    BUILD_PATHS+=("compat/$package")
+    note "$package: none in this ROS 2 installation; building the compatible definition in compat/$package"
+  fi
+done
 IFACE_FILES=()
 while IFS= read -r -d '' f; do IFACE_FILES+=("$f"); done < <(find "${BUILD_PATHS[@]}" -type f -print0 | sort -z)
 IFACE_HASH="$MODE-$(hash_of "${IFACE_FILES[@]}")"

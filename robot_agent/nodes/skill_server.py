@@ -1,7 +1,8 @@
 """Skill server: hosts skills of the catalog behind /robot_agent/execute_skill.
 
 SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); GOTO and FIND when a map is given
-(``map_file``: a built-in world or a scenario/map file), driving the base through /cmd_vel.
+(``map_file``: a built-in world or a scenario/map file), driving the base through /cmd_vel, or,
+with ``navigation:=nav2``, through Nav2's NavigateToPose action (GOTO to a pose then needs no map).
 
 Goals that cannot run (unknown skill, bad arguments, unknown target) end at once as ABORTED with
 the error code and the reason, before anything moves: a REJECTED goal carries no reason in ROS 2,
@@ -48,6 +49,7 @@ from robot_agent.ros_robot import RosRobot
 from sim.scenario import ScenarioError, load_scenario
 
 MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN")  # they drive the base or the head
+NAVIGATION_MODES = ("internal", "nav2")
 
 
 class _GoalContext(SkillContext):
@@ -93,6 +95,17 @@ class SkillServerNode(Node):
         priors_file: str = self._declare(
             "search_priors_file", "", "FIND's label -> usual places YAML; empty: config/search_priors.yaml"
         )
+        navigation: str = self._declare(
+            "navigation",
+            "internal",
+            "Who drives GOTO and FIND: internal (A* and pure pursuit on /cmd_vel) or nav2 (NavigateToPose)",
+        )
+        if navigation not in NAVIGATION_MODES:
+            raise ValueError(f"navigation: {navigation!r} is not one of {', '.join(NAVIGATION_MODES)}")
+        nav2_action: str = self._declare("nav2_action", "navigate_to_pose", "Nav2's NavigateToPose action name")
+        nav2_behavior_tree: str = self._declare(
+            "nav2_behavior_tree", "", "Behavior tree XML for Nav2's goals; empty: Nav2's default"
+        )
         static_map, map_graph = None, None
         if map_file:
             try:
@@ -105,11 +118,21 @@ class SkillServerNode(Node):
             map_graph.objects = {n.id: n for n in semantic_map.nodes("map", scenario.walls.height)}
         obstacles = LiveObstacles() if live_obstacles and static_map is not None else None
         self.robot = RosRobot(self, static_map, obstacles, map_graph)
+        navigator = None
+        if navigation == "nav2":
+            try:
+                from robot_agent.nav2_navigator import Nav2Navigator
+            except ImportError as error:
+                raise ValueError(f"navigation: nav2 needs nav2_msgs, which does not import ({error})") from None
+            navigator = Nav2Navigator(self, nav2_action, nav2_behavior_tree, on_stop=self.robot.stop)
         priors = load_search_priors(priors_file or config_file("search_priors.yaml"))
         implementations: dict[str, SkillFactory] = dict(SKILL_CLASSES)
         implementations.update(LOOK_AT=LookAtSkill.factory(self.robot), SCAN=ScanSkill.factory(self.robot))
-        if static_map is not None:
-            implementations.update(GOTO=GotoSkill.factory(self.robot), FIND=FindSkill.with_priors(self.robot, priors))
+        if static_map is not None or navigator is not None:
+            implementations.update(
+                GOTO=GotoSkill.factory(self.robot, navigator=navigator),
+                FIND=FindSkill.with_priors(self.robot, priors, navigator=navigator),
+            )
         self._host = SkillHost(catalog, implementations)
         self._motion_lock = threading.Lock()
         self._motion_cancel: threading.Event | None = None

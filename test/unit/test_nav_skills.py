@@ -35,8 +35,8 @@ from control.nav_skills import (
 from control.navigation.approach import Pose2D, arm_extension_for, to_base_link
 from control.navigation.grid import OccupancyGrid
 from control.navigation.pursuit import PursuitParams, wrap_angle
-from control.robot import BasePose, RobotInterface, head_angles_towards
-from control.skills import SkillErrorCode, SkillHost, SkillResult, load_catalog
+from control.robot import BasePose, PoseNavigator, RobotInterface, head_angles_towards
+from control.skills import SkillContext, SkillErrorCode, SkillHost, SkillResult, load_catalog
 from perception.scene_graph import ObjectKind, Predicate, Relation, SceneGraph, SceneObject
 from robot_agent.paths import config_file
 from sim.robot import JOINTS, MAST_XY
@@ -711,3 +711,48 @@ def test_furniture_and_room_nodes_become_map_geometry() -> None:
     room = room_of(node("hall", ObjectKind.ROOM, (3.0, 2.0), size=(4.0, 2.0, 2.5)))
     assert room.min == pytest.approx((1.0, 1.0))
     assert room.max == pytest.approx((5.0, 3.0))
+
+
+# --- driving delegated to another navigator (Nav2) ------------------------------------------------------
+
+
+class ScriptedNavigator(PoseNavigator):
+    """Answers each goal with the next scripted code (NONE: reached) and records the goals."""
+
+    def __init__(self, codes: Sequence[SkillErrorCode]) -> None:
+        self.codes = list(codes)
+        self.goals: list[Pose2D] = []
+
+    def navigate(self, goal: Pose2D, context: SkillContext, what: str) -> SkillResult:
+        self.goals.append(goal)
+        code = self.codes.pop(0)
+        return SkillResult(message=f"at {what}") if code == SkillErrorCode.NONE else SkillResult.failure(code, "no")
+
+
+def delegated_goto(arguments: Mapping[str, str], codes: Sequence[SkillErrorCode]) -> tuple[Run, ScriptedNavigator]:
+    run = setup(world())
+    navigator = ScriptedNavigator(codes)
+    goto = GotoSkill(CATALOG["GOTO"], run.robot, navigator=navigator)
+    run.result = goto.execute(goto.spec.bind(arguments), run.context)
+    return run, navigator
+
+
+def test_a_delegated_goto_offers_the_next_pose_only_after_an_unreachable_one() -> None:
+    run, navigator = delegated_goto(
+        {"target": "dining_table"}, [SkillErrorCode.UNREACHABLE, SkillErrorCode.UNREACHABLE, SkillErrorCode.NONE]
+    )
+    assert run.result.success and len(navigator.goals) == 3
+    assert len(set(navigator.goals)) == 3 and all(goal.yaw is not None for goal in navigator.goals)
+    assert run.robot.commands == []  # the navigator drives, not the skill
+
+    run, navigator = delegated_goto({"target": "dining_table"}, [SkillErrorCode.TIMEOUT])
+    assert run.result.error_code == SkillErrorCode.TIMEOUT and len(navigator.goals) == 1
+
+
+def test_a_delegated_goto_to_a_room_faces_the_way_there() -> None:
+    run, navigator = delegated_goto({"target": "dining_room"}, [SkillErrorCode.NONE])
+    assert run.result.success
+    (goal,) = navigator.goals
+    x, y, _ = run.start
+    assert goal.yaw == pytest.approx(math.atan2(goal.y - y, goal.x - x))
+    assert run.scenario.room("dining_room").contains(goal.x, goal.y)
