@@ -1,0 +1,78 @@
+"""ROS-free arm control: kinematics of the lift, arm and wrist, joint trajectories, execution monitoring.
+
+No rclpy here: skill servers wrap these for ROS.
+"""
+
+from control.arm.kinematics import (
+    ARM_JOINT_NAMES,
+    DEFAULT_GEOMETRY,
+    ArmGeometry,
+    ArmJoints,
+    BasePose,
+    GraspPose,
+    IkFailure,
+    IkFailureReason,
+    IkSolution,
+    base_offset_for,
+    forward,
+    inverse,
+    reachable,
+    wrap_angle,
+)
+from control.arm.monitor import (
+    GraspCheck,
+    GraspOutcome,
+    GraspVerdict,
+    MonitorState,
+    MonitorStatus,
+    TrajectoryMonitor,
+    default_tolerance,
+)
+from control.arm.trajectory import (
+    CartesianPathFailure,
+    JointLimit,
+    JointTrajectoryPlan,
+    PlanPoint,
+    TrajectoryError,
+    cartesian_path_to_joints,
+    default_limits,
+    interpolate,
+    interpolate_array,
+    interpolate_velocities,
+    time_parameterise,
+)
+
+__all__ = [
+    "ARM_JOINT_NAMES",
+    "DEFAULT_GEOMETRY",
+    "ArmGeometry",
+    "ArmJoints",
+    "BasePose",
+    "CartesianPathFailure",
+    "GraspCheck",
+    "GraspOutcome",
+    "GraspPose",
+    "GraspVerdict",
+    "IkFailure",
+    "IkFailureReason",
+    "IkSolution",
+    "JointLimit",
+    "JointTrajectoryPlan",
+    "MonitorState",
+    "MonitorStatus",
+    "PlanPoint",
+    "TrajectoryError",
+    "TrajectoryMonitor",
+    "base_offset_for",
+    "cartesian_path_to_joints",
+    "default_limits",
+    "default_tolerance",
+    "forward",
+    "interpolate",
+    "interpolate_array",
+    "interpolate_velocities",
+    "inverse",
+    "reachable",
+    "time_parameterise",
+    "wrap_angle",
+]
