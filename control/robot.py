@@ -1,8 +1,9 @@
-"""What the navigation and perception skills need from a robot, without ROS.
+"""What the navigation, perception and manipulation skills need from a robot, without ROS.
 
 The skill server implements ``RobotInterface`` over ROS topics (odometry, transforms, /cmd_vel,
-the head controller, the scene graph, depth); ``sim.robot_interface`` implements it on the
-embedded simulator in-process for tests and benchmarks.
+joint states, the head, arm and gripper controllers, the scene graph, depth);
+``sim.robot_interface`` implements it on the embedded simulator in-process for tests and
+benchmarks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
+from control.arm.trajectory import JointTrajectoryPlan
 from control.navigation.approach import Pose2D
 from control.navigation.grid import OccupancyGrid
 from control.skills import SkillContext, SkillResult
@@ -48,6 +50,15 @@ class RobotInterface(ABC):
     @abstractmethod
     def head_angles(self) -> tuple[float, float] | None:
         """The head's (pan, tilt) now, or None before the first joint state."""
+
+    @abstractmethod
+    def joint_positions(self) -> dict[str, float] | None:
+        """Every joint's latest position (joint_states), or None before the first message."""
+
+    @abstractmethod
+    def send_trajectory(self, controller: str, plan: JointTrajectoryPlan) -> None:
+        """Start ``plan`` on a trajectory controller (arm_controller, gripper_controller), replacing
+        the one it runs; time 0 of the plan is now."""
 
     @abstractmethod
     def scene(self) -> SceneGraph | None:

@@ -1,5 +1,6 @@
-"""RobotInterface over ROS: odometry and transforms in, /cmd_vel and the head controller out,
-the scene graph from perception, live obstacles from the depth camera."""
+"""RobotInterface over ROS: odometry, transforms and joint states in; /cmd_vel and the head, arm
+and gripper trajectory controllers out; the scene graph from perception, live obstacles from the
+depth camera."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from control.arm.trajectory import JointTrajectoryPlan
 from control.navigation.grid import OccupancyGrid
 from control.navigation.obstacles import LiveObstacles
 from control.robot import BasePose, RobotInterface
@@ -35,6 +37,7 @@ from robot_agent.tf_buffer import TransformError
 
 NS = 1e9
 HEAD_JOINTS = ["joint_head_pan", "joint_head_tilt"]
+TRAJECTORY_CONTROLLERS = ("arm_controller", "gripper_controller")
 OBSTACLE_PERIOD_S = 0.2  # depth frames used for obstacles at most this often (robot clock)
 
 
@@ -60,6 +63,7 @@ class RosRobot(RobotInterface):
         self._lock = threading.Lock()
         self._odom: Odometry | None = None
         self._head: tuple[float, float] | None = None
+        self._joints: dict[str, float] | None = None
         self._scene: SceneGraph | None = None
         self._scene_msg: SceneGraphMsg | None = None
         self._depth_info: CameraInfo | None = None
@@ -79,6 +83,10 @@ class RosRobot(RobotInterface):
             node.create_subscription(Image, "/camera/depth/image_raw", self._on_depth, qos, callback_group=depth_group)
         self._cmd_vel = node.create_publisher(Twist, "/cmd_vel", 10)
         self._head_pub = node.create_publisher(JointTrajectory, "/head_controller/joint_trajectory", 10)
+        self._trajectory_pubs = {
+            controller: node.create_publisher(JointTrajectory, f"/{controller}/joint_trajectory", 10)
+            for controller in TRAJECTORY_CONTROLLERS
+        }
 
     # --- input -------------------------------------------------------------------------------
 
@@ -87,10 +95,11 @@ class RosRobot(RobotInterface):
             self._odom = msg
 
     def _on_joints(self, msg: JointState) -> None:
-        positions = dict(zip(msg.name, msg.position, strict=False))
-        if all(j in positions for j in HEAD_JOINTS):
-            with self._lock:
-                self._head = (float(positions[HEAD_JOINTS[0]]), float(positions[HEAD_JOINTS[1]]))
+        positions = {str(name): float(value) for name, value in zip(msg.name, msg.position, strict=False)}
+        with self._lock:
+            self._joints = {**(self._joints or {}), **positions}  # drivers may split joints over messages
+            if all(j in positions for j in HEAD_JOINTS):
+                self._head = (positions[HEAD_JOINTS[0]], positions[HEAD_JOINTS[1]])
 
     def _on_scene(self, msg: SceneGraphMsg) -> None:
         with self._lock:
@@ -139,6 +148,24 @@ class RosRobot(RobotInterface):
     def head_angles(self) -> tuple[float, float] | None:
         with self._lock:
             return self._head
+
+    def joint_positions(self) -> dict[str, float] | None:
+        with self._lock:
+            return dict(self._joints) if self._joints is not None else None
+
+    def send_trajectory(self, controller: str, plan: JointTrajectoryPlan) -> None:
+        publisher = self._trajectory_pubs.get(controller)
+        if publisher is None:
+            raise ValueError(f"unknown controller {controller!r}; controllers: {', '.join(self._trajectory_pubs)}")
+        points = [
+            JointTrajectoryPoint(
+                positions=[float(v) for v in point.positions],
+                velocities=[float(v) for v in point.velocities],
+                time_from_start=seconds_to_duration(point.time_from_start),
+            )
+            for point in plan.points
+        ]
+        publisher.publish(JointTrajectory(joint_names=list(plan.joint_names), points=points))
 
     def scene(self) -> SceneGraph | None:
         with self._lock:

@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+from control.arm.trajectory import JointTrajectoryPlan
 from control.navigation.grid import OccupancyGrid
 from control.robot import BasePose, RobotInterface
 from control.skills import Feedback, SkillContext
@@ -46,6 +47,13 @@ class SimulatedRobot(RobotInterface):
     def head_angles(self) -> tuple[float, float] | None:
         joints = self.sim.joint_positions()
         return joints["joint_head_pan"], joints["joint_head_tilt"]
+
+    def joint_positions(self) -> dict[str, float] | None:
+        return dict(self.sim.joint_positions())
+
+    def send_trajectory(self, controller: str, plan: JointTrajectoryPlan) -> None:
+        points = [TrajectoryPoint(p.time_from_start, plan.positions_at(i)) for i, p in enumerate(plan.points)]
+        self.sim.follow_trajectory(controller, list(plan.joint_names), points)
 
     def scene(self) -> SceneGraph | None:
         return ground_truth_graph(self.sim)

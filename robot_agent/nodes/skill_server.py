@@ -1,6 +1,7 @@
 """Skill server: hosts skills of the catalog behind /robot_agent/execute_skill.
 
-SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); GOTO and FIND when a map is given
+SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); PICK and PLACE (arm and gripper
+controllers, motions planned on value maps); GOTO and FIND when a map is given
 (``map_file``: a built-in world or a scenario/map file), driving the base through /cmd_vel, or,
 with ``navigation:=nav2``, through Nav2's NavigateToPose action (GOTO to a pose then needs no map).
 
@@ -26,6 +27,7 @@ from robot_agent_interfaces.srv import ListSkills
 from std_msgs.msg import String
 
 from control.basic_skills import SKILL_CLASSES
+from control.manip_skills import ManipulationSettings, PickSkill, PlaceSkill
 from control.nav_skills import FindSkill, GotoSkill, LookAtSkill, ScanSkill, load_search_priors
 from control.navigation.grid import OccupancyGrid
 from control.navigation.obstacles import LiveObstacles
@@ -41,6 +43,7 @@ from control.skills import (
 )
 from perception.scene_graph import SceneGraph
 from perception.semantic_map import SemanticMap
+from planning.value_maps import DEFAULT_PLANNER, PLANNERS
 from robot_agent import names
 from robot_agent.conversions import arguments_from_msg, arguments_to_msg, duration_to_seconds, skill_spec_to_msg
 from robot_agent.node_main import run_node
@@ -48,7 +51,7 @@ from robot_agent.paths import config_file
 from robot_agent.ros_robot import RosRobot
 from sim.scenario import ScenarioError, load_scenario
 
-MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN")  # they drive the base or the head
+MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN", "PICK", "PLACE")  # they move the base, head or arm
 NAVIGATION_MODES = ("internal", "nav2")
 
 
@@ -125,9 +128,20 @@ class SkillServerNode(Node):
             except ImportError as error:
                 raise ValueError(f"navigation: nav2 needs nav2_msgs, which does not import ({error})") from None
             navigator = Nav2Navigator(self, nav2_action, nav2_behavior_tree, on_stop=self.robot.stop)
+        planner: str = self._declare(
+            "arm_planner", DEFAULT_PLANNER, f"Value-map planner for arm motions: {', '.join(sorted(PLANNERS))}"
+        )
+        if planner not in PLANNERS:
+            raise ValueError(f"arm_planner: {planner!r} is not one of {', '.join(sorted(PLANNERS))}")
+        manipulation = ManipulationSettings(planner=planner)
         priors = load_search_priors(priors_file or config_file("search_priors.yaml"))
         implementations: dict[str, SkillFactory] = dict(SKILL_CLASSES)
-        implementations.update(LOOK_AT=LookAtSkill.factory(self.robot), SCAN=ScanSkill.factory(self.robot))
+        implementations.update(
+            LOOK_AT=LookAtSkill.factory(self.robot),
+            SCAN=ScanSkill.factory(self.robot),
+            PICK=PickSkill.arm_factory(self.robot, manipulation, navigator),
+            PLACE=PlaceSkill.arm_factory(self.robot, manipulation, navigator),
+        )
         if static_map is not None or navigator is not None:
             implementations.update(
                 GOTO=GotoSkill.factory(self.robot, navigator=navigator),

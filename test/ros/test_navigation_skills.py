@@ -14,8 +14,10 @@ from action_msgs.msg import GoalStatus
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from robot_agent_interfaces.action import ExecuteSkill
+from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
+from sensor_msgs.msg import JointState
 
-from robot_agent.conversions import arguments_from_msg, time_to_ns
+from robot_agent.conversions import arguments_from_msg, scene_graph_from_msg, time_to_ns
 from robot_agent.ros_wait import MessageCollector, wait_for_future, wait_for_message, wait_until
 from robot_agent.testing import NodeProcess, SkillCaller
 from sim.scenario import load_scenario
@@ -141,5 +143,28 @@ def test_find_locates_an_object_hidden_from_the_start_pose(tmp_path: Path, ros_n
         outputs = arguments_from_msg(result.outputs)
         assert outputs["object"].startswith("lemon"), outputs
         assert "dining_table" in result.message
+    finally:
+        stack.stop()
+
+
+def test_pick_and_place_run_the_arm_and_gripper_over_ros(tmp_path: Path, ros_node: Node) -> None:
+    # Beside the counter, the red cup within the arm's reach but out of the camera's view.
+    stack = Stack(write_world(tmp_path, [1.53, 3.05, math.pi]), perception=True)
+    try:
+        caller = SkillCaller(ros_node, TIMEOUT_S)
+        status, result = caller.result(caller.send("SCAN", {"target": "counter"}))
+        assert status == GoalStatus.STATUS_SUCCEEDED, result.error_msg
+        graph = scene_graph_from_msg(wait_for_message(ros_node, SceneGraphMsg, "/scene_graph", TIMEOUT_S))
+        (cup,) = [o.id for o in graph.by_label("cup") if o.attributes.get("color") == "red"]  # perception's id
+        status, result = caller.result(caller.send("PICK", {"object": cup}))
+        assert status == GoalStatus.STATUS_SUCCEEDED, f"{result.error_msg}\n{stack.output()}"
+        joints = wait_for_message(ros_node, JointState, "/joint_states", TIMEOUT_S)
+        width = dict(zip(joints.name, joints.position, strict=True))["joint_gripper"]
+        assert 0.06 < width < 0.1  # closed on the 8 cm cup
+        assert any(f.phase == "moving_arm" for f in caller.feedback)
+        status, result = caller.result(caller.send("PLACE", {"object": cup, "target": "counter"}))
+        assert status == GoalStatus.STATUS_SUCCEEDED, f"{result.error_msg}\n{stack.output()}"
+        joints = wait_for_message(ros_node, JointState, "/joint_states", TIMEOUT_S)
+        assert dict(zip(joints.name, joints.position, strict=True))["joint_gripper"] > 0.11  # let go
     finally:
         stack.stop()

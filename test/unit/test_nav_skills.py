@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from control.arm.trajectory import JointTrajectoryPlan
 from control.nav_skills import (
     FindSkill,
     GotoSkill,
@@ -557,6 +558,12 @@ class StandingRobot(RobotInterface):
 
     def head_angles(self) -> tuple[float, float] | None:
         return 0.0, 0.0
+
+    def joint_positions(self) -> dict[str, float] | None:
+        return None
+
+    def send_trajectory(self, controller: str, plan: JointTrajectoryPlan) -> None:
+        raise AssertionError("search_places must not move the arm")
 
     def scene(self) -> SceneGraph | None:
         return self.graph
