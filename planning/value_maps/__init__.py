@@ -37,6 +37,7 @@ from planning.value_maps.planners import (
     plan_search,
 )
 from planning.value_maps.render import render_slices
+from planning.value_maps.sources import PhraseError, SpecResult, spec_from_model, spec_from_phrases
 from planning.value_maps.spec import (
     VALUE_MAP_SPEC_SCHEMA,
     AffordanceSpec,
@@ -66,12 +67,14 @@ __all__ = [
     "GripperAction",
     "GripperSpec",
     "ManipulationPath",
+    "PhraseError",
     "Relation",
     "RotationMode",
     "RotationSpec",
     "SceneItem",
     "SlowNearSpec",
     "SpecError",
+    "SpecResult",
     "ValueMapSpec",
     "VelocitySpec",
     "VoxelGrid",
@@ -95,6 +98,8 @@ __all__ = [
     "render_slices",
     "resolve",
     "rotation_map",
+    "spec_from_model",
+    "spec_from_phrases",
     "target_region",
     "velocity_map",
     "workspace_around",
