@@ -42,6 +42,7 @@ from control.arm import (
     TrajectoryError,
     TrajectoryMonitor,
     cartesian_path_to_joints,
+    default_tolerance,
     forward,
     inverse,
     time_parameterise,
@@ -86,6 +87,11 @@ class ManipulationSettings:
     gripper_settle_s: float = 0.5
     grasp_attempts: int = 3
     arm_goal_time_tolerance_s: float = 2.0
+    # Off the planned path by more than this (after 0.3 s of lag) the arm is held back: COLLISION_RISK.
+    # The goal itself is checked tighter (control.arm.default_tolerance: 2 cm, 0.05 rad).
+    path_tolerance_m: float = 0.05
+    path_tolerance_rad: float = 0.15
+    joint_states_timeout_s: float = 1.5  # joint states older than this stop the motion (they come late under load)
     tracker_tolerance: float = 0.08  # m: the graph's object this near the hand counts as moving with it
     scene_wait_s: float = 2.0  # for a graph newer than the end of the motion (tracker checks)
     stow_wrist_yaw: float = math.pi / 2  # the gripper points forward, over the base, when stowed
@@ -211,7 +217,18 @@ class ArmSkill(RobotSkill):
     def run_plan(self, controller: str, plan: JointTrajectoryPlan, context: SkillContext, doing: str) -> None:
         """Send a trajectory and watch it until it ends; ArmMotionError when it does not go as planned."""
         self.robot.send_trajectory(controller, plan)
-        monitor = TrajectoryMonitor(plan, goal_time_tolerance_s=self.manipulation.arm_goal_time_tolerance_s)
+        settings = self.manipulation
+        path_tolerances = {
+            name: settings.path_tolerance_rad if JOINTS[name].kind == "hinge" else settings.path_tolerance_m
+            for name in plan.joint_names
+        }
+        monitor = TrajectoryMonitor(
+            plan,
+            path_tolerances,
+            settings.arm_goal_time_tolerance_s,
+            goal_tolerances={name: default_tolerance(name) for name in plan.joint_names},
+            feedback_timeout_s=settings.joint_states_timeout_s,
+        )
         start = context.now()
         while True:
             self._check_stop(context, doing)
@@ -309,14 +326,17 @@ class ArmSkill(RobotSkill):
                 wrist_yaw=np.zeros(0),
                 planner=settings.planner,
             )
-        path = PLANNERS[settings.planner](maps, start)
+        escape = escape_upwards(maps.grid, maps.impassable, start)
+        path = PLANNERS[settings.planner](maps, escape if escape is not None else start)
         if path.success:
-            waypoints = np.vstack([path.waypoints, goal[None, :]])
+            lead = [start[None, :]] if escape is not None else []  # straight up out of the margin first
+            waypoints = np.vstack([*lead, path.waypoints, goal[None, :]])
             waypoints[:, 0] = plane_x  # on the plane the fixed wrist sweeps, within the joints' ranges
             far = near - geometry.arm_range[1]
             waypoints[:, 1] = np.clip(waypoints[:, 1], far + 1e-4, near - geometry.arm_range[0] - 1e-4)
             waypoints[:, 2] = np.clip(waypoints[:, 2], lift_low + 1e-4, lift_high - 1e-4)
-            speeds = np.append(path.speed_scale, path.speed_scale[-1] if len(path.speed_scale) else 1.0)
+            lead_speeds = [path.speed_scale[:1]] if escape is not None else []
+            speeds = np.concatenate([*lead_speeds, path.speed_scale, path.speed_scale[-1:]])
             path = dataclasses.replace(path, waypoints=waypoints, speed_scale=speeds)
         self.last_paths.append(path)
         return path
@@ -398,6 +418,20 @@ class ArmSkill(RobotSkill):
 
     def run(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
         raise NotImplementedError
+
+
+def escape_upwards(grid: VoxelGrid, blocked: npt.NDArray[np.bool_], start: FloatArray) -> FloatArray | None:
+    """The first free point straight above a start that lies in an obstacle's core (the hand
+    parked in the margin of a table it stands beside); None if the start is free or nothing
+    above it is."""
+    i, j, k = (int(v) for v in grid.clamp_index(grid.world_to_index(start)))
+    if not blocked[i, j, k]:
+        return None
+    free = np.flatnonzero(~blocked[i, j, k:])
+    if not len(free):
+        return None
+    above = grid.index_to_world(np.array([i, j, k + int(free[0])]))
+    return np.array([start[0], start[1], float(above[2])])
 
 
 def simplify(points: FloatArray, tolerance: float) -> list[int]:
@@ -550,7 +584,11 @@ class PlaceSkill(ArmSkill):
         (held_item,) = items_in_base(items_from_scene_graph([held]), pose)
         grip = GraspCheck(object_width=width_across_fingers(held_item, self._arm().wrist_yaw))
         measured = self._joints()[GRIPPER]
-        if not grip.evaluate(GRIPPER_CLOSED, measured).holding:
+        # Narrower than its box is fine (a mug held beside its handle); open or shut is not.
+        holding = grip.evaluate(GRIPPER_CLOSED, measured).holding or (
+            grip.closed_width < measured < grip.width_range[0]
+        )
+        if not holding:
             return SkillResult.failure(
                 SkillErrorCode.PRECONDITION_FAILED,
                 f"the gripper does not hold {object_id}: its fingers are {measured:.3f} m apart",
