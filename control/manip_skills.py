@@ -582,12 +582,12 @@ class PlaceSkill(ArmSkill):
         target = self._object_node(target_id)
         pose = self._pose(context)
         (held_item,) = items_in_base(items_from_scene_graph([held]), pose)
-        grip = GraspCheck(object_width=width_across_fingers(held_item, self._arm().wrist_yaw))
+        # Fingers on an object are no wider than it (5 mm of slack): the open-ish home width is not a grasp.
+        grip = GraspCheck(object_width=width_across_fingers(held_item, self._arm().wrist_yaw), above=0.005)
         measured = self._joints()[GRIPPER]
-        # Narrower than its box is fine (a mug held beside its handle); open or shut is not.
-        holding = grip.evaluate(GRIPPER_CLOSED, measured).holding or (
-            grip.closed_width < measured < grip.width_range[0]
-        )
+        # Narrower than its box is fine down to half of it (a mug held beside its handle).
+        width = grip.object_width or 0.0
+        holding = grip.evaluate(GRIPPER_CLOSED, measured).holding or width / 2 <= measured < grip.width_range[0]
         if not holding:
             return SkillResult.failure(
                 SkillErrorCode.PRECONDITION_FAILED,
