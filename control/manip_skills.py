@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import itertools
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -416,8 +417,9 @@ class ArmSkill(RobotSkill):
         except ArmMotionError as failure:
             return failure.result
 
+    @abstractmethod
     def run(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
-        raise NotImplementedError
+        """The skill's work; ``execute`` turns an ArmMotionError into its result."""
 
 
 def escape_upwards(grid: VoxelGrid, blocked: npt.NDArray[np.bool_], start: FloatArray) -> FloatArray | None:
@@ -494,7 +496,7 @@ class PickSkill(ArmSkill):
             pose, grasp, solution = self._within_reach(context, node, functools.partial(self.grasp_point, node))
             wrist = solution.joints.wrist_yaw
             pregrasp = grasp + np.array([0.0, settings.pregrasp_back, 0.0])
-            item = next(i for i in items_in_base(items_from_scene_graph([node]), pose))
+            (item,) = items_in_base(items_from_scene_graph([node]), pose)
             items = self._scene_items(pose)
             context.publish_feedback(Feedback("opening", 0.1, -1.0, f"attempt {attempt}"))
             self.set_gripper(GRIPPER_OPEN, context)
