@@ -48,6 +48,7 @@ from control.arm import (
     inverse,
     time_parameterise,
 )
+from control.motion_plan import motion_plan_of
 from control.nav_skills import NavigationSettings, RobotSkill, furniture_of
 from control.navigation.approach import Pose2D, arm_extension_over
 from control.robot import BasePose, PoseNavigator, RobotInterface
@@ -56,6 +57,7 @@ from perception.scene_graph import ObjectKind, SceneObject
 from planning.value_maps import (
     DEFAULT_PLANNER,
     PLANNERS,
+    ComposedMaps,
     ManipulationPath,
     SceneItem,
     SpecError,
@@ -157,6 +159,7 @@ class ArmSkill(RobotSkill):
             raise ValueError(f"unknown planner {self.manipulation.planner!r}; known: {', '.join(sorted(PLANNERS))}")
         self.geometry = geometry
         self.last_paths: list[ManipulationPath] = []  # the planned moves of the last run, for pictures and tests
+        self.last_maps: list[ComposedMaps] = []  # the maps each of them was planned on
 
     @classmethod
     def arm_factory(
@@ -340,6 +343,7 @@ class ArmSkill(RobotSkill):
             speeds = np.concatenate([*lead_speeds, path.speed_scale, path.speed_scale[-1:]])
             path = dataclasses.replace(path, waypoints=waypoints, speed_scale=speeds)
         self.last_paths.append(path)
+        self.last_maps.append(maps)
         return path
 
     def planned_move(
@@ -353,6 +357,7 @@ class ArmSkill(RobotSkill):
     ) -> None:
         context.publish_feedback(Feedback("planning", 0.0, -1.0, doing))
         path = self.plan_move(goal, wrist_yaw, items, extra_spec)
+        self.show_plan(path, context, doing)
         if not path.success:
             code = SkillErrorCode.COLLISION_RISK if "obstacle" in path.reason else SkillErrorCode.UNREACHABLE
             raise ArmMotionError(SkillResult.failure(code, f"{doing}: no arm path ({path.reason})"))
@@ -361,6 +366,19 @@ class ArmSkill(RobotSkill):
         speeds = [float(path.speed_scale[a + 1 : b + 1].min()) for a, b in itertools.pairwise(keep)]
         context.publish_feedback(Feedback("moving_arm", 0.5, float(path.length), doing))
         self.move_through(path.waypoints[keep[1:]], wrist_yaw, context, doing, speeds)
+
+    def show_plan(self, path: ManipulationPath, context: SkillContext, doing: str) -> None:
+        """Hand a move planned by ``plan_move`` (its maps and path, in base_link) to the host to show."""
+        if self.last_paths and self.last_paths[-1] is path and len(self.last_maps) == len(self.last_paths):
+            plan = motion_plan_of(
+                self.last_maps[-1],
+                path,
+                skill=self.spec.name,
+                doing=doing,
+                frame_id="base_link",
+                stamp=context.now(),
+            )
+            context.publish_motion_plan(plan)
 
     def seen_since(self, context: SkillContext, object_id: str, after: float) -> SceneObject | None:
         """The object as the scene graph last saw it, once the graph has seen it after ``after``
@@ -412,6 +430,7 @@ class ArmSkill(RobotSkill):
 
     def execute(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
         self.last_paths = []
+        self.last_maps = []
         try:
             return self.run(arguments, context)
         except ArmMotionError as failure:

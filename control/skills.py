@@ -14,9 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from control.motion_plan import MotionPlan
 
 
 class SkillErrorCode(IntEnum):
@@ -229,6 +232,9 @@ class SkillContext(ABC):
     @abstractmethod
     def say(self, text: str) -> None:
         """Speak to the user (the response topic)."""
+
+    def publish_motion_plan(self, plan: MotionPlan) -> None:  # noqa: B027  # optional: hosts that show plans override it
+        """Show a planned arm motion (value maps and path); hosts without a display ignore it."""
 
     def stop_code(self) -> SkillErrorCode | None:
         if self.cancel_requested.is_set():

@@ -203,6 +203,14 @@ class Agent:
             self.holding = step.arguments.get("object")
         elif step.skill == "PLACE":
             self.holding = None
+        elif step.skill == "MANIPULATE":  # lets go at the target, within reach of what it was put by
+            self.holding = None
+            self.robot_at = step.arguments.get("target") or self.robot_at
+
+
+def _named_ids(text: str, grounder: Grounder) -> str:
+    """The words of a text with scene ids ("red_bowl") said as names ("the red bowl")."""
+    return " ".join(f"the {grounder.name(w)}" if w in grounder.graph else w for w in text.split())
 
 
 def _described(step: PlanStep, grounder: Grounder) -> PlanStep:
@@ -216,6 +224,7 @@ def _described(step: PlanStep, grounder: Grounder) -> PlanStep:
         "GOTO": lambda: f"go to {name('target')}",
         "PICK": lambda: f"pick up {name('object')}",
         "PLACE": lambda: f"put {name('object')} on {name('target')}",
+        "MANIPULATE": lambda: f"move {name('object')} {_named_ids(step.arguments.get('instruction', ''), grounder)}",
         "FIND": lambda: f"find {name('object')}",
         "LOOK_AT": lambda: f"look at {name('target')}",
         "SCAN": lambda: f"look around {name('target')}",

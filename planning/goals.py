@@ -12,6 +12,8 @@ hold when it ends. Conditions, optionally preceded by ``not``:
     looked_at(x)    the robot has looked at x
     said(text)      the robot said text (no commas or parentheses)
     waited(s)       the robot waited s seconds
+    manipulated(x, ref, how)  x was put as the phrase ``how`` says, relative to ref (MANIPULATE):
+                    manipulated(red_cup, red_bowl, to the left of red_bowl without touching blue_cup)
 
 Scenario success conditions (sim/scenario.py) are the first five; the planner adds the rest.
 """
@@ -31,13 +33,16 @@ ARITY = {
     "looked_at": 1,
     "said": 1,
     "waited": 1,
+    "manipulated": 3,
     # derived, for skill preconditions (config/skills.yaml)
     "hand_empty": 0,
+    "can_grasp": 1,  # the hand is empty or holds the thing already
     "reachable": 1,  # the robot is at the thing or at what it stands on
     "movable": 1,  # an object, not furniture or a room
     "surface": 1,  # furniture something can be put on
 }
-GOAL_PREDICATES = ("on", "in", "at", "near", "holding", "found", "looked_at", "said", "waited")
+GOAL_PREDICATES = ("on", "in", "at", "near", "holding", "found", "looked_at", "said", "waited", "manipulated")
+TEXT_ARGUMENTS = {"said": 0, "waited": 0, "manipulated": 2}  # the argument that is a text or a number, not an id
 _CONDITION = re.compile(r"^\s*(not\s+)?([a-z_]+)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _ARGUMENT = re.compile(r"^[^,()]+$")
 
@@ -78,6 +83,12 @@ def parse_condition(text: str, predicates: tuple[str, ...] | None = None) -> Con
     return Condition(predicate, arguments, bool(negated))
 
 
+def scene_ids(condition: Condition) -> list[str]:
+    """The arguments of a condition that name things of the scene (not the robot, texts or numbers)."""
+    text = TEXT_ARGUMENTS.get(condition.predicate)
+    return [a for i, a in enumerate(condition.arguments) if i != text and a != "robot"]
+
+
 @dataclass
 class Goal:
     """Stages in order; each a conjunction of conditions."""
@@ -89,14 +100,7 @@ class Goal:
 
     def ids(self) -> set[str]:
         """Every scene id the goal names (not texts or numbers)."""
-        return {
-            argument
-            for stage in self.stages
-            for condition in stage
-            if condition.predicate not in ("said", "waited")
-            for argument in condition.arguments
-            if argument != "robot"
-        }
+        return {argument for stage in self.stages for condition in stage for argument in scene_ids(condition)}
 
     @classmethod
     def parse(cls, stages: list[list[str]]) -> Goal:

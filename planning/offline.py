@@ -1,7 +1,10 @@
 """The offline backend: a grounded semantic parser from commands to goal conditions, no model needed.
 
-Clauses ("..., then ...") become stages; each clause is matched to an intent (place, fetch, go,
-find, look, say, wait, question); its noun phrases are grounded in the scene graph (grounding.py).
+Clauses ("..., then ...") become stages; each clause is matched to an intent (place, manipulate,
+fetch, go, find, look, say, wait, question); its noun phrases are grounded in the scene graph
+(grounding.py). A place-like command with a finer relation than on/in/to ("left of the bowl",
+"behind", "above the plate") or a manner ("slowly", "without touching the vase") is a manipulation:
+its phrase, with the things it names replaced by their ids, is MANIPULATE's instruction.
 Ambiguous references become a question whose answer completes the command; unknown ones an
 account of what is known.
 """
@@ -70,6 +73,41 @@ WAIT = re.compile(
     + "|".join(NUMBERS)
     + r")\s*(?P<unit>seconds?|secs?|s|minutes?|mins?|m)?$"
 )
+# Manipulation phrases (planning/value_maps/sources.py reads the same words into value maps).
+MANIPULATE_VERB = re.compile(
+    r"^(?:put|place|move|set|slide|shift|position|lay|stand|carry|bring|take|drop|leave|push)\s+(?P<rest>.+)$"
+)
+_SLOW_NEAR = (
+    r"(?:very\s+)?(?:slowly|carefully|gently|cautiously)\s+(?:(?:when|while)\s+(?:going\s+|moving\s+|passing\s+)?)?"
+    r"(?:near|around|past|close\s+to|by)"
+)
+_AVOID = (
+    r"without\s+(?:touching|hitting|bumping\s+into|knocking(?:\s+over|\s+into)?|disturbing|colliding\s+with|"
+    r"running\s+into)|(?:don't|dont|do\s+not|never)\s+(?:touch|hit|bump\s+into|knock(?:\s+over)?)|avoid(?:ing|s)?|"
+    r"(?:(?:stay|staying|keep|keeping|steer|steering|well)\s+)*(?:away\s+from|clear\s+of)"
+)
+_MANNER = (
+    r"(?:very\s+|extra\s+)?(?:slowly|carefully|gently|cautiously)|with\s+care|"
+    r"(?:(?:a\s+(?:little\s+)?bit|a\s+little|slightly)\s+)?(?:higher|lower)|top\s+down|from\s+above|"
+    r"from\s+the\s+side|sideways|without\s+letting\s+go|keep\s+holding(?:\s+it)?"
+)
+_FINE = (
+    r"(?:(?:to|on|at)\s+the\s+)?(?:left|right)(?:\s+hand)?(?:\s+side)?\s+of|in\s+front\s+of|behind|next\s+to|"
+    r"beside|alongside|near|close\s+to|(?:(?:directly|right|just)\s+)?(?:above|over)(?!\s+to\b)"
+)
+_BASIC = r"on\s+top\s+of|onto|on|into|inside|in|towards|toward|to"
+MANIPULATION_MARKER = re.compile(
+    rf"\b(?:(?P<slow_near>{_SLOW_NEAR})|(?P<avoid>{_AVOID})|(?P<manner>{_MANNER})|(?P<fine>{_FINE})|"
+    rf"(?P<basic>{_BASIC}))\b"
+)
+MANNER_START = re.compile(rf"^(?:{_SLOW_NEAR}|{_AVOID}|{_MANNER})\b")
+EVERYTHING = frozenset(
+    {"everything", "anything", "everything else", "all objects", "all other objects", "other objects", "obstacles",
+     "all obstacles", "the rest", "all the rest", "other things"}
+)  # fmt: skip
+PHRASE_FILLER = frozenset({"and", "or", "but", "then", "while", "so", "it", "with", "please", "now", "just"})
+REFERENCE_KINDS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)
+
 QUESTION = re.compile(
     r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen)\b"
 )
@@ -88,9 +126,9 @@ class Slot:
 class Clause:
     """One intent with its slots; ``build`` turns resolved slots into conditions."""
 
-    intent: str  # place | fetch | go | find | look | say | wait
+    intent: str  # place | manipulate | fetch | go | find | look | say | wait
     slots: list[Slot] = field(default_factory=list)
-    value: str = ""  # said text or seconds
+    value: str = ""  # said text or seconds; manipulate: the instruction with "{n}" for slot n's id
 
     def conditions(self, graph: SceneGraph) -> list[Condition]:
         ids = [s.resolved or "" for s in self.slots]
@@ -100,6 +138,9 @@ class Clause:
             if kind == ObjectKind.ROOM:
                 return [Condition("in", (o, destination)) for o in objects]
             return [Condition("on", (o, destination)) for o in objects]
+        if self.intent == "manipulate":
+            instruction = " ".join(self.value.format(*ids).split())
+            return [Condition("manipulated", (ids[0], ids[1], instruction))]
         if self.intent == "fetch":
             return [Condition("holding", (ids[0],))]
         if self.intent == "go":
@@ -146,7 +187,7 @@ class OfflineParser:
         if QUESTION.match(text):
             return self._question(text, grounder)
         stages: list[list[Clause]] = []
-        previous_verb = ""
+        previous_verb = previous_piece = ""
         for part in _stages(raw):
             clauses: list[Clause | None] = []
             for raw_piece in _clauses(part):
@@ -155,6 +196,13 @@ class OfflineParser:
                     continue  # "the note says ...": a remark about the world
                 if REDUNDANT.match(TRAILING.sub("", POLITE.sub("", piece))) and (clauses or stages):
                     continue  # "X belongs on Y, please put it there"
+                last = clauses[-1] if clauses else None
+                if last is not None and last.intent == "manipulate" and MANNER_START.match(piece):
+                    joined = self._clause(f"{previous_piece} {piece}")  # "..., without touching the vase"
+                    if joined is not None:
+                        clauses[-1], previous_piece = joined, f"{previous_piece} {piece}"
+                        continue
+                previous_piece = piece
                 clause = self._clause(piece)
                 if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
                     clause = self._clause(f"{previous_verb} {piece}")  # "go to A and then to B"
@@ -194,6 +242,8 @@ class OfflineParser:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := DECLARATIVE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
+        if manipulation := _manipulation(text):
+            return manipulation
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
             if destination in ("me", "here", "over here", "you", "the user"):
@@ -225,8 +275,17 @@ class OfflineParser:
                             found.pending = Pending(stages, slot, found.candidates)
                         return found
                     slot.resolved = found
-                if clause.intent in ("place", "fetch"):
-                    for slot in clause.slots[: len(clause.slots) - (clause.intent == "place")]:
+                reference = clause.slots[1].resolved if clause.intent == "manipulate" else None
+                if reference is not None and graph.objects[reference].kind == ObjectKind.ROOM:
+                    clause.intent, clause.slots = "place", clause.slots[:2]  # "to the dining room, slowly": PLACE
+                if clause.intent == "manipulate" and clause.slots[0].resolved == clause.slots[1].resolved:
+                    what = grounder.describe(clause.slots[0].resolved or "")
+                    return Interpretation(
+                        Outcome.INVALID, f"I cannot put {what} relative to itself.", backend=self.name
+                    )
+                movers = {"place": len(clause.slots) - 1, "fetch": len(clause.slots), "manipulate": 1}
+                if clause.intent in movers:
+                    for slot in clause.slots[: movers[clause.intent]]:
                         assert slot.resolved is not None
                         kind = graph.objects[slot.resolved].kind
                         if kind != ObjectKind.OBJECT:
@@ -344,6 +403,59 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
             objects = [s for s in clause.slots if ObjectKind.OBJECT in s.kinds[:1]]
             if objects:
                 previous = objects[0]
+
+
+def _phrase(text: str) -> str:
+    words = text.split()
+    while words and words[-1] in PHRASE_FILLER:
+        words.pop()
+    while words and words[0] in PHRASE_FILLER:
+        words.pop(0)
+    return " ".join(words)
+
+
+def _manipulation(text: str) -> Clause | None:
+    """MANIPULATE's clause for "move X <relation> Y [manner] [without touching Z]", or None when the
+    command has no finer relation or manner than PLACE handles, or no place relative to a thing.
+
+    Slots: the object, the reference (the thing of the last relation), then what the phrase avoids or
+    slows near; the instruction is the phrase with each slot's words replaced by "{n}".
+    """
+    match = MANIPULATE_VERB.match(text)
+    if match is None:
+        return None
+    rest = match["rest"]
+    markers = list(MANIPULATION_MARKER.finditer(rest))
+    if not markers or markers[0].start() == 0 or not any(m["basic"] is None for m in markers):
+        return None
+    phrases = []
+    for index, marker in enumerate(markers):
+        end = markers[index + 1].start() if index + 1 < len(markers) else len(rest)
+        phrases.append(_phrase(rest[marker.end() : end]))
+    relations = [i for i, m in enumerate(markers) if phrases[i] and (m["fine"] or m["basic"]) is not None]
+    if not relations:
+        return None
+    slots = [Slot(rest[: markers[0].start()].strip(), THINGS), Slot(phrases[relations[-1]], REFERENCE_KINDS)]
+    pieces: list[str] = []
+    for index, marker in enumerate(markers):
+        pieces.append(marker.group(0))
+        phrase = phrases[index]
+        if not phrase:
+            continue
+        if marker["manner"] is not None:
+            pieces.append(phrase)  # words after "slowly": not a thing
+        elif index == relations[-1]:
+            pieces.append("{1}")
+        else:  # an earlier place, things to avoid or to slow down near: each a slot, "everything" stays words
+            named = []
+            for part in _split_objects(phrase) if index not in relations else [phrase]:
+                if strip_determiners(part) in EVERYTHING or part in EVERYTHING:
+                    named.append(part)
+                else:
+                    named.append(f"{{{len(slots)}}}")
+                    slots.append(Slot(part, REFERENCE_KINDS))
+            pieces.append(" and ".join(named))
+    return Clause("manipulate", slots, value=" ".join(pieces))
 
 
 def _stages(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from control.skills import InvalidArgumentsError, SkillSpec
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph
-from planning.goals import Condition, Goal, GoalError, parse_condition
+from planning.goals import Condition, Goal, GoalError, parse_condition, scene_ids
 from planning.plan import PlanStep
 
 ROBOT = "robot"
@@ -47,7 +47,7 @@ class State:
     holding: str | None = None
     on: frozenset[tuple[str, str]] = frozenset()
     room: frozenset[tuple[str, str]] = frozenset()
-    facts: frozenset[Condition] = frozenset()  # found, looked_at, said, waited
+    facts: frozenset[Condition] = frozenset()  # found, looked_at, said, waited, manipulated
 
     def support(self, thing: str) -> str | None:
         return next((f for o, f in self.on if o == thing), None)
@@ -118,6 +118,8 @@ def _holds(world: World, state: State, condition: Condition) -> bool:
     first = arguments[0] if arguments else ""
     if name == "hand_empty":
         return state.holding is None
+    if name == "can_grasp":
+        return state.holding in (None, first)
     if name == "holding":
         return state.holding == first
     if name == "movable":
@@ -170,7 +172,7 @@ def apply(world: World, state: State, effects: Iterable[Condition]) -> State:
                 on=frozenset(p for p in state.on if p[0] != thing) | {(thing, arguments[1])},
                 room=frozenset(p for p in state.room if p[0] != thing),
             )
-        elif name in ("found", "looked_at", "said", "waited"):
+        elif name in ("found", "looked_at", "said", "waited", "manipulated"):
             fact = Condition(name, arguments)
             state = replace(state, facts=state.facts - {fact} if effect.negated else state.facts | {fact})
     return state
@@ -287,7 +289,7 @@ def plan_stage(
     stage: Sequence[Condition], actions: Mapping[str, Action], world: World, state: State, candidates: Sequence[str]
 ) -> list[PlanStep]:
     """Weighted A* over bound skill calls (cost 1 each, heuristic: unmet conditions)."""
-    unknown = [c for c in stage for a in _ids(c) if a not in world.kinds]
+    unknown = [c for c in stage for a in scene_ids(c) if a not in world.kinds]
     if unknown:
         raise PlanningError(f"{unknown[0]} names something that is not in the scene graph")
 
@@ -323,26 +325,29 @@ def plan_stage(
     raise PlanningError(f"no sequence of the available skills reaches {missing}")
 
 
-def _ids(condition: Condition) -> list[str]:
-    if condition.predicate in ("said", "waited"):
-        return []
-    return [a for a in condition.arguments if a != ROBOT]
-
-
 def _bound_calls(
     stage: Sequence[Condition], actions: Mapping[str, Action], candidates: Sequence[str]
 ) -> Iterable[tuple[str, dict[str, str]]]:
     """Every call of every skill with its parameters bound to candidate values, in catalog order."""
     texts = [c.arguments[0] for c in stage if c.predicate == "said"]
     numbers = [c.arguments[0] for c in stage if c.predicate == "waited"]
+    instructions = [c.arguments[2] for c in stage if c.predicate == "manipulated"]
     for name, action in actions.items():
         choices: list[list[str]] = []
         for parameter in action.spec.parameters:
             if parameter.type == "object_id":
                 choices.append(list(candidates))
             elif parameter.type == "string":
-                # A string parameter names a text to say, or a thing (FIND takes ids or labels).
-                choices.append(texts if name == "SAY" or parameter.name == "text" else list(candidates))
+                # A string parameter names a text to say, an instruction (MANIPULATE), or a thing (FIND
+                # takes ids or labels); an optional one that is none of these stays unset (MANIPULATE's spec).
+                if name == "SAY" or parameter.name == "text":
+                    choices.append(texts)
+                elif parameter.name == "instruction":
+                    choices.append(instructions)
+                elif not parameter.required:
+                    choices.append([""])
+                else:
+                    choices.append(list(candidates))
             elif parameter.type in ("float", "int"):
                 choices.append(numbers)
             elif not parameter.required:

@@ -17,9 +17,11 @@ from robot_agent_interfaces.msg import Relation as RelationMsg
 from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from robot_agent_interfaces.msg import SceneObject as SceneObjectMsg
 from robot_agent_interfaces.msg import SkillArgument, SkillDescription, SkillParameter
-from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import Header
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker, MarkerArray
 
+from control.motion_plan import MotionPlan
 from control.skills import SkillParameter as SkillParameterSpec
 from control.skills import SkillSpec
 from perception.camera import CameraIntrinsics
@@ -355,3 +357,96 @@ def skill_spec_from_msg(msg: SkillDescription) -> SkillSpec:
         preconditions=tuple(msg.preconditions),
         effects=tuple(msg.effects),
     )
+
+
+# --- planned arm motions (value maps) ---------------------------------------------------------
+
+VALUE_MAP_NAMESPACE = "value_map"
+CLOUD_FIELDS = ("x", "y", "z", "cost")  # float32 each
+
+
+def _points(array: npt.NDArray[np.float64]) -> list[Point]:
+    return [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in np.asarray(array).reshape(-1, 3)]
+
+
+def _speed_colour(scale: float) -> ColorRGBA:
+    """Red at a standstill to green at full speed."""
+    s = float(min(max(scale, 0.0), 1.0))
+    return ColorRGBA(r=1.0 - s, g=s, b=0.1, a=1.0)
+
+
+def motion_plan_to_markers(plan: MotionPlan) -> MarkerArray:
+    """RViz markers of a planned motion, in the plan's frame, one namespace per part and layer
+    (``value_map/arm/path``): the path as a LINE_STRIP coloured by the velocity map's speed (red when
+    planning failed), the target voxels and the obstacle-surface voxels as CUBE_LISTs, and a label.
+    A part the plan lacks (no path, no obstacles) is deleted, so an older plan's part does not linger."""
+    header = Header(frame_id=plan.frame_id, stamp=ns_to_time(round(plan.stamp * NS_PER_S)))
+    size = Vector3(x=plan.voxel_size[0], y=plan.voxel_size[1], z=plan.voxel_size[2])
+
+    def marker(part: str, kind: int, points: npt.NDArray[np.float64], scale: Vector3, colour: ColorRGBA) -> Marker:
+        namespace = f"{VALUE_MAP_NAMESPACE}/{plan.layer}/{part}"
+        if len(points) == 0:
+            return Marker(header=header, ns=namespace, id=0, action=Marker.DELETE)
+        return Marker(
+            header=header,
+            ns=namespace,
+            id=0,
+            type=kind,
+            action=Marker.ADD,
+            pose=Pose(orientation=Quaternion(w=1.0)),
+            scale=scale,
+            color=colour,
+            points=_points(points),
+        )
+
+    path_colour = ColorRGBA(r=0.1, g=0.9, b=0.1, a=1.0) if plan.success else ColorRGBA(r=1.0, g=0.1, b=0.1, a=1.0)
+    path = marker("path", Marker.LINE_STRIP, plan.waypoints if len(plan.waypoints) > 1 else np.zeros((0, 3)),
+                  Vector3(x=0.01), path_colour)  # fmt: skip
+    if plan.success and path.action == Marker.ADD and len(plan.speed_scale) == len(plan.waypoints):
+        path.colors = [_speed_colour(v) for v in plan.speed_scale]
+    target = marker("target", Marker.CUBE_LIST, plan.target, size, ColorRGBA(r=0.1, g=0.9, b=0.3, a=0.5))
+    obstacles = marker("obstacles", Marker.CUBE_LIST, plan.obstacles, size, ColorRGBA(r=0.6, g=0.6, b=0.6, a=0.35))
+    anchor = plan.waypoints[-1] if len(plan.waypoints) else (plan.target.mean(axis=0) if len(plan.target) else None)
+    label = Marker(header=header, ns=f"{VALUE_MAP_NAMESPACE}/{plan.layer}/label", id=0, action=Marker.DELETE)
+    if anchor is not None:
+        outcome = "planned" if plan.success else f"failed: {plan.reason}"
+        label.type, label.action = Marker.TEXT_VIEW_FACING, Marker.ADD
+        label.pose = Pose(position=Point(x=float(anchor[0]), y=float(anchor[1]), z=float(anchor[2]) + 0.08),
+                          orientation=Quaternion(w=1.0))  # fmt: skip
+        label.scale, label.color = Vector3(z=0.04), ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
+        label.text = f"{plan.skill}: {plan.doing} ({outcome})"
+    return MarkerArray(markers=[path, target, obstacles, label])
+
+
+def motion_plan_to_cloud(plan: MotionPlan) -> PointCloud2:
+    """The plan's cost at a subsample of voxel centres: an unordered PointCloud2 with float32 x, y, z, cost."""
+    data = np.empty(len(plan.cloud), dtype=[(name, "<f4") for name in CLOUD_FIELDS])
+    for axis, name in enumerate("xyz"):
+        data[name] = plan.cloud[:, axis]
+    data["cost"] = plan.cloud_cost
+    step = data.dtype.itemsize
+    return PointCloud2(
+        header=Header(frame_id=plan.frame_id, stamp=ns_to_time(round(plan.stamp * NS_PER_S))),
+        height=1,
+        width=len(data),
+        fields=[
+            PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate(CLOUD_FIELDS)
+        ],
+        is_bigendian=False,
+        point_step=step,
+        row_step=step * len(data),
+        data=data.tobytes(),
+        is_dense=True,
+    )
+
+
+def cloud_fields(msg: PointCloud2) -> dict[str, npt.NDArray[np.float32]]:
+    """The float32 fields of an unordered little-endian PointCloud2, by name; ValueError for other layouts."""
+    if msg.is_bigendian or msg.height != 1:
+        raise ValueError("only unordered (height 1) little-endian clouds are read here")
+    if any(f.datatype != PointField.FLOAT32 or f.count != 1 for f in msg.fields):
+        raise ValueError("only clouds of single float32 fields are read here")
+    dtype = np.dtype({"names": [f.name for f in msg.fields], "formats": ["<f4"] * len(msg.fields),
+                      "offsets": [f.offset for f in msg.fields], "itemsize": msg.point_step})  # fmt: skip
+    data = np.frombuffer(bytes(msg.data), dtype=dtype, count=msg.width)
+    return {f.name: np.asarray(data[f.name], dtype=np.float32) for f in msg.fields}

@@ -9,3 +9,5 @@ LIST_SKILLS_SERVICE = "/robot_agent/list_skills"
 SCENE_GRAPH_TOPIC = "/scene_graph"
 SCENE_GRAPH_MARKERS_TOPIC = "/scene_graph/markers"
 QUERY_SCENE_SERVICE = "/scene_graph/query"
+VALUE_MAP_MARKERS_TOPIC = "/robot_agent/value_map/markers"  # planned arm motions: path, target, obstacles
+VALUE_MAP_CLOUD_TOPIC = "/robot_agent/value_map/cloud"  # the same plans' cost, a PointCloud2 with a cost field

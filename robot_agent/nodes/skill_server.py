@@ -1,7 +1,8 @@
 """Skill server: hosts skills of the catalog behind /robot_agent/execute_skill.
 
-SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); PICK and PLACE (arm and gripper
-controllers, motions planned on value maps); GOTO and FIND when a map is given
+SAY and WAIT always; LOOK_AT and SCAN (head and scene graph); PICK, PLACE and MANIPULATE (arm and
+gripper controllers, motions planned on value maps; MANIPULATE's value-map specs from ``value_map_model``,
+a model client, else from the instruction's phrases); GOTO and FIND when a map is given
 (``map_file``: a built-in world or a scenario/map file), driving the base through /cmd_vel, or,
 with ``navigation:=nav2``, through Nav2's NavigateToPose action (GOTO to a pose then needs no map).
 
@@ -9,12 +10,18 @@ Goals that cannot run (unknown skill, bad arguments, unknown target) end at once
 the error code and the reason, before anything moves: a REJECTED goal carries no reason in ROS 2,
 and the planner needs one to replan. Goals run concurrently on a reentrant callback group, except
 that one motion skill at a time drives the base: a new motion goal cancels the running one.
+
+Every arm motion planned on value maps is shown on /robot_agent/value_map/markers (path, target,
+obstacle voxels) and /robot_agent/value_map/cloud (the cost); with ``report_dir`` each one is also
+saved there as a PNG of map slices.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
@@ -22,12 +29,17 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from robot_agent_interfaces.action import ExecuteSkill
 from robot_agent_interfaces.srv import ListSkills
+from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import String
+from visualization_msgs.msg import MarkerArray
 
 from control.basic_skills import SKILL_CLASSES
 from control.manip_skills import ManipulationSettings, PickSkill, PlaceSkill
+from control.manipulate_skill import ManipulateSkill
+from control.motion_plan import MotionPlan, save_motion_plan_png
 from control.nav_skills import FindSkill, GotoSkill, LookAtSkill, ScanSkill, load_search_priors
 from control.navigation.grid import OccupancyGrid
 from control.navigation.obstacles import LiveObstacles
@@ -45,13 +57,20 @@ from perception.scene_graph import SceneGraph
 from perception.semantic_map import SemanticMap
 from planning.value_maps import DEFAULT_PLANNER, PLANNERS
 from robot_agent import names
-from robot_agent.conversions import arguments_from_msg, arguments_to_msg, duration_to_seconds, skill_spec_to_msg
+from robot_agent.conversions import (
+    arguments_from_msg,
+    arguments_to_msg,
+    duration_to_seconds,
+    motion_plan_to_cloud,
+    motion_plan_to_markers,
+    skill_spec_to_msg,
+)
 from robot_agent.node_main import run_node
 from robot_agent.paths import config_file
 from robot_agent.ros_robot import RosRobot
 from sim.scenario import ScenarioError, load_scenario
 
-MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN", "PICK", "PLACE")  # they move the base, head or arm
+MOTION_SKILLS = ("GOTO", "FIND", "LOOK_AT", "SCAN", "PICK", "PLACE", "MANIPULATE")  # they move the base, head or arm
 NAVIGATION_MODES = ("internal", "nav2")
 
 
@@ -78,6 +97,9 @@ class _GoalContext(SkillContext):
 
     def say(self, text: str) -> None:
         self._node.say(text)
+
+    def publish_motion_plan(self, plan: MotionPlan) -> None:
+        self._node.publish_motion_plan(plan)
 
 
 class SkillServerNode(Node):
@@ -134,6 +156,24 @@ class SkillServerNode(Node):
         if planner not in PLANNERS:
             raise ValueError(f"arm_planner: {planner!r} is not one of {', '.join(sorted(PLANNERS))}")
         manipulation = ManipulationSettings(planner=planner)
+        model_json: str = self._declare(
+            "value_map_model",
+            "",
+            "Model client config as JSON (docs/models.md) that writes MANIPULATE's value-map specs; empty: the "
+            "instruction's phrases are read offline",
+        )
+        model = None
+        if model_json:
+            from planning.models import make_client
+
+            try:
+                model = make_client(json.loads(model_json))
+            except (json.JSONDecodeError, TypeError, ValueError) as error:
+                raise ValueError(f"value_map_model: {error}") from None
+        self._report_dir: str = self._declare(
+            "report_dir", "", "Folder to save a PNG of the value maps of every planned arm motion; empty: none"
+        )
+        self._plans_shown = 0
         priors = load_search_priors(priors_file or config_file("search_priors.yaml"))
         implementations: dict[str, SkillFactory] = dict(SKILL_CLASSES)
         implementations.update(
@@ -141,6 +181,7 @@ class SkillServerNode(Node):
             SCAN=ScanSkill.factory(self.robot),
             PICK=PickSkill.arm_factory(self.robot, manipulation, navigator),
             PLACE=PlaceSkill.arm_factory(self.robot, manipulation, navigator),
+            MANIPULATE=ManipulateSkill.manipulate_factory(self.robot, manipulation, navigator, model=model),
         )
         if static_map is not None or navigator is not None:
             implementations.update(
@@ -156,6 +197,10 @@ class SkillServerNode(Node):
 
         group = ReentrantCallbackGroup()
         self._response_publisher = self.create_publisher(String, names.RESPONSE_TOPIC, 10)
+        # Latched: a viewer that starts later still gets the last plans (a workspace and an arm move).
+        latched = QoSProfile(depth=4, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._marker_publisher = self.create_publisher(MarkerArray, names.VALUE_MAP_MARKERS_TOPIC, latched)
+        self._cloud_publisher = self.create_publisher(PointCloud2, names.VALUE_MAP_CLOUD_TOPIC, latched)
         self._action_server = ActionServer(
             self,
             ExecuteSkill,
@@ -175,6 +220,20 @@ class SkillServerNode(Node):
 
     def say(self, text: str) -> None:
         self._response_publisher.publish(String(data=text))
+
+    def publish_motion_plan(self, plan: MotionPlan) -> None:
+        """Markers and the cost cloud of a planned motion; its PNG too when ``report_dir`` is set."""
+        self._marker_publisher.publish(motion_plan_to_markers(plan))
+        self._cloud_publisher.publish(motion_plan_to_cloud(plan))
+        with self._lock:
+            number, self._plans_shown = self._plans_shown, self._plans_shown + 1
+        if self._report_dir:
+            try:
+                saved = save_motion_plan_png(plan, Path(self._report_dir), number)
+            except OSError as error:  # a full disk must not stop the arm
+                self.get_logger().warning(f"could not save the value maps of {plan.skill}: {error}")
+            else:
+                self.get_logger().info(f"value maps of {plan.skill} ({plan.doing}) saved to {saved}")
 
     def _on_list_skills(self, request: ListSkills.Request, response: ListSkills.Response) -> ListSkills.Response:
         specs = [s for s in self._host.specs() if not request.name or s.name == request.name]

@@ -12,12 +12,15 @@ from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from robot_agent_interfaces.msg import SkillArgument
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Image
+from visualization_msgs.msg import Marker
 
+from control.motion_plan import MotionPlan, motion_plan_of
 from control.skills import SkillParameter, SkillSpec
 from perception.camera import CameraIntrinsics
 from perception.geometry import make_transform
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
 from planning.plan import PlanStep, StepStatus
+from planning.value_maps import SceneItem, VoxelGrid, compose, plan_search
 from robot_agent import conversions as conv
 
 RNG = np.random.default_rng(7)
@@ -203,3 +206,61 @@ def test_plan_step_and_skill_spec_round_trip() -> None:
     assert conv.skill_spec_from_msg(conv.skill_spec_to_msg(spec)) == spec
     with pytest.raises(ValueError, match="twice"):
         conv.arguments_from_msg([SkillArgument(name="a", value="1"), SkillArgument(name="a", value="2")])
+
+
+def planned_motion(success: bool = True) -> MotionPlan:
+    """A small arm-plane-like plan: a box between the start and the target, planned with the search planner."""
+    grid = VoxelGrid((0.0, 0.0, 0.0), (0.6, 0.6, 0.6), (16, 16, 16))
+    box = SceneItem("box", "box", np.array([0.3, 0.3, 0.2]), np.array([0.1, 0.1, 0.4]))
+    target = [0.3, 0.5, 0.2] if success else [0.3, 0.3, 0.2]  # inside the box: cut off
+    maps = compose({"affordance": {"point": target}, "velocity": {"scale": 0.5}}, grid, [box])
+    path = plan_search(maps, [0.3, 0.1, 0.2])
+    assert path.success == success
+    return motion_plan_of(maps, path, skill="PICK", doing="moving to box", frame_id="base_link", stamp=12.5)
+
+
+def test_motion_plan_markers_show_the_path_target_and_obstacles() -> None:
+    plan = planned_motion()
+    markers = {m.ns: m for m in conv.motion_plan_to_markers(plan).markers}
+    assert set(markers) == {f"value_map/arm/{part}" for part in ("path", "target", "obstacles", "label")}
+    assert all(m.header.frame_id == "base_link" and conv.time_to_ns(m.header.stamp) == 12_500_000_000
+               for m in markers.values())  # fmt: skip
+    path = markers["value_map/arm/path"]
+    assert path.type == path.LINE_STRIP and path.action == path.ADD
+    np.testing.assert_allclose([[p.x, p.y, p.z] for p in path.points], plan.waypoints)
+    assert len(path.colors) == len(path.points) and all(c.g <= 0.5 + 1e-6 for c in path.colors)  # half speed
+    obstacles = markers["value_map/arm/obstacles"]
+    assert obstacles.type == obstacles.CUBE_LIST and len(obstacles.points) == len(plan.obstacles) > 0
+    assert obstacles.scale.x == pytest.approx(plan.voxel_size[0])
+    inside = [abs(p.x - 0.3) <= 0.07 and abs(p.y - 0.3) <= 0.07 for p in obstacles.points]
+    assert all(inside)  # the box's core surface, nothing elsewhere
+    target = markers["value_map/arm/target"]
+    assert target.type == target.CUBE_LIST and len(target.points) == len(plan.target) > 0
+    assert "PICK: moving to box" in markers["value_map/arm/label"].text
+
+
+def test_a_failed_plan_is_red_and_a_composition_without_a_path_deletes_the_old_one() -> None:
+    failed = {m.ns: m for m in conv.motion_plan_to_markers(planned_motion(success=False)).markers}
+    assert failed["value_map/arm/path"].action == Marker.DELETE or failed["value_map/arm/path"].color.r == 1.0
+    assert "failed" in failed["value_map/arm/label"].text
+    plan = planned_motion()
+    assert plan.maps is not None
+    alone = motion_plan_of(plan.maps, None, skill="MANIPULATE", doing="where", frame_id="map", stamp=0.0,
+                           layer="workspace")  # fmt: skip
+    markers = {m.ns: m for m in conv.motion_plan_to_markers(alone).markers}
+    assert markers["value_map/workspace/path"].action == Marker.DELETE
+    assert markers["value_map/workspace/target"].action == Marker.ADD
+
+
+def test_motion_plan_cloud_round_trip() -> None:
+    plan = planned_motion()
+    msg = conv.motion_plan_to_cloud(plan)
+    assert (msg.header.frame_id, msg.height, msg.width, msg.point_step) == ("base_link", 1, len(plan.cloud), 16)
+    assert [f.name for f in msg.fields] == ["x", "y", "z", "cost"]
+    fields = conv.cloud_fields(msg)
+    np.testing.assert_array_equal(np.stack([fields[a] for a in "xyz"], axis=1), plan.cloud.astype(np.float32))
+    np.testing.assert_array_equal(fields["cost"], plan.cloud_cost.astype(np.float32))
+    assert len(plan.cloud) == 16**3  # a small grid is kept whole
+    msg.is_bigendian = True
+    with pytest.raises(ValueError, match="little-endian"):
+        conv.cloud_fields(msg)

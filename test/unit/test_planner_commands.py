@@ -31,6 +31,7 @@ CATEGORY_MINIMUMS = {
     "question": 4,
     "invalid": 3,
     "injection": 1,
+    "manipulate": 6,
 }
 CATEGORY_EXPECTS = {
     "single": {"goal"},
@@ -45,6 +46,7 @@ CATEGORY_EXPECTS = {
     "question": {"answer"},
     "invalid": {"invalid"},
     "injection": {"goal", "refuse"},
+    "manipulate": {"goal"},
 }
 COMMON_KEYS = {"id", "world", "category", "expect"}
 # Keys an item may carry for each expectation (besides COMMON_KEYS and command/repeat), and those it must.
@@ -58,6 +60,7 @@ EXPECT_KEYS: dict[str, tuple[set[str], set[str]]] = {
 }
 ITEM_ID = re.compile(r"^[a-z0-9_]+$")
 EXTENDED_CONDITION = re.compile(r"^\s*(not\s+)?(found|looked_at|said|waited)\(\s*([^(),]*?)\s*\)\s*$")
+MANIPULATED = re.compile(r"^\s*(not\s+)?manipulated\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)\s*$")
 NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -70,6 +73,7 @@ ARGUMENT_KINDS: dict[str, tuple[frozenset[str], ...]] = {
     "holding": (frozenset({"object"}),),
     "found": (frozenset({"object"}),),
     "looked_at": (frozenset({"object", "furniture", "room"}),),
+    "manipulated": (frozenset({"object"}), frozenset({"object", "furniture"})),  # the third is the phrase
 }
 
 
@@ -170,7 +174,18 @@ def words(text: str) -> set[str]:
 
 
 def parse_goal_condition(text: str) -> Condition:
-    """A condition of the goal language: sim.scenario's on/in/at/near/holding, or found, looked_at, said, waited."""
+    """A condition of the goal language: sim.scenario's on/in/at/near/holding, or found, looked_at, said, waited,
+    manipulated."""
+    manipulated = MANIPULATED.match(text)
+    if manipulated is not None:
+        negation, subject, reference, how = manipulated.groups()
+        if not IDENTIFIER.match(subject) or not IDENTIFIER.match(reference):
+            raise ValueError(f"condition {text!r}: {subject!r} and {reference!r} must be ids")
+        if reference not in how.split():
+            raise ValueError(f"condition {text!r}: the phrase {how!r} does not name {reference!r}")
+        return Condition(bool(negation), "manipulated", (subject, reference, how))
+    if re.match(r"^\s*(not\s+)?manipulated\b", text):
+        raise ValueError(f"condition {text!r}: manipulated takes an object, a reference and a phrase")
     extended = EXTENDED_CONDITION.match(text)
     if extended is None:
         negated, name, arguments = parse_condition(text)  # raises ValueError
@@ -203,8 +218,9 @@ def check_conditions(stages: Any, place: World, where: str) -> list[Condition]:
                 pytest.fail(f"{where}[{number}]: {error}")
             kinds = ARGUMENT_KINDS.get(condition.name)
             if kinds is not None:
-                assert len(condition.arguments) == len(kinds), f"{where}: {text!r} takes {len(kinds)} argument(s)"
-                for argument, allowed in zip(condition.arguments, kinds, strict=True):
+                ids = condition.arguments[: len(kinds)]
+                assert len(ids) == len(kinds), f"{where}: {text!r} takes {len(kinds)} argument(s)"
+                for argument, allowed in zip(ids, kinds, strict=True):
                     kind = "robot" if argument == "robot" else place.kinds.get(argument)
                     assert kind is not None, f"{where}: {text!r} names {argument!r}, not in the world"
                     assert kind in allowed, f"{where}: {text!r}: {argument!r} is a {kind}, expected {sorted(allowed)}"
@@ -284,6 +300,17 @@ def test_goal_items(item: dict[str, Any]) -> None:
     conditions = check_conditions(stages, place, item_id(item))
     targets = object_arguments(conditions, place)
     command = words(command_text(item))
+    if item["category"] == "manipulate":
+        manipulated = [c for c in conditions if c.name == "manipulated"]
+        assert manipulated, "manipulate: the goal needs a manipulated(...) condition"
+        for condition in manipulated:
+            subject, _, how = condition.arguments
+            # The phrase's ids are things of the world other than the object; its other words are the command's.
+            for word in how.split():
+                if "_" in word or word in place.kinds:
+                    assert word in place.kinds and word != subject, f"{how!r}: {word!r} is not another thing"
+                else:
+                    assert word in command, f"{how!r}: {word!r} is not a word of the command"
     if item["category"] == "color":
         # The colour named picks the target among objects of the same label.
         decided = [
@@ -367,6 +394,12 @@ def test_parse_goal_condition() -> None:
     assert parse_goal_condition("found(red_cup)") == Condition(False, "found", ("red_cup",))
     assert parse_goal_condition("said(here you go)") == Condition(False, "said", ("here you go",))
     assert parse_goal_condition("waited(2.5)") == Condition(False, "waited", ("2.5",))
+    assert parse_goal_condition("manipulated(red_cup, red_bowl, left of red_bowl slowly)") == Condition(
+        False, "manipulated", ("red_cup", "red_bowl", "left of red_bowl slowly")
+    )
+    for bad in ("manipulated(red_cup, red_bowl)", "manipulated(red_cup, red_bowl, left of the plate)"):
+        with pytest.raises(ValueError):
+            parse_goal_condition(bad)
     for bad in ("said(a, b)", "waited(soon)", "found(Red Cup)", "looked_at()", "grab(red_cup)", "on(red_cup)"):
         with pytest.raises(ValueError):
             parse_goal_condition(bad)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -107,6 +108,71 @@ def test_repair_inserts_the_missing_approach(kitchen: SceneGraph) -> None:
     assert not repaired.error
     assert [s.skill for s in repaired.steps] == ["GOTO", "PICK", "GOTO", "PLACE"]
     assert repair(steps(("PLACE", {"object": "red_cup", "target": "counter"})), ACTIONS, world, state).error
+
+
+def plan_of(command: str, graph: SceneGraph, holding: str | None = None) -> list[tuple[str, dict[str, str]]]:
+    planner = TaskPlanner("offline", use_embeddings=False)
+    interpretation = planner.interpret(command, graph, CATALOG)
+    assert interpretation.outcome == Outcome.GOAL, interpretation.message
+    world, state = initial_state(graph)
+    if holding is not None:
+        state = replace(state, holding=holding, on=frozenset(p for p in state.on if p[0] != holding))
+    result = planner.plan(interpretation, ACTIONS, world, state)
+    assert not result.error, result.error
+    return [(s.skill, s.arguments) for s in result.steps]
+
+
+def test_finer_placements_plan_manipulate_and_plain_ones_pick_and_place(kitchen: SceneGraph) -> None:
+    moved = plan_of("move the red cup to the left of the bowl without touching the apple", kitchen)
+    instruction = "to the left of red_bowl without touching red_apple"
+    assert moved == [
+        ("GOTO", {"target": "red_cup"}),
+        ("PICK", {"object": "red_cup"}),
+        ("GOTO", {"target": "red_bowl"}),  # the bowl is on another table
+        ("MANIPULATE", {"object": "red_cup", "instruction": instruction, "target": "red_bowl"}),
+    ]
+    # Beside something on the same counter: MANIPULATE picks the cup up itself.
+    assert [s for s, _ in plan_of("put the blue cup slowly behind the banana", kitchen)] == ["GOTO", "MANIPULATE"]
+    # Already held: no PICK, no approach to the cup.
+    held = plan_of("put the mug above the plate slowly", kitchen, holding="black_mug")
+    assert held == [
+        ("GOTO", {"target": "white_plate"}),
+        ("MANIPULATE", {"object": "black_mug", "instruction": "above white_plate slowly", "target": "white_plate"}),
+    ]
+    plain = plan_of("put the red cup on the kitchen table", kitchen)
+    assert [s for s, _ in plain] == ["GOTO", "PICK", "GOTO", "PLACE"]
+
+
+@pytest.mark.parametrize(
+    ("command", "outcome", "detail"),
+    [
+        ("put the mug slowly above the plate", Outcome.GOAL, "manipulated(black_mug, white_plate, slowly above"),
+        (
+            "move the blue cup next to the red cup, avoiding the banana and the sponge",
+            Outcome.GOAL,
+            "next to red_cup avoiding yellow_banana and purple_sponge",
+        ),
+        ("take the red cup to the dining room slowly", Outcome.GOAL, "in(red_cup, dining_room)"),  # a room: PLACE
+        ("put the cup left of the bowl", Outcome.CLARIFY, "Which cup"),
+        ("put the red cup left of the dragon", Outcome.UNKNOWN_OBJECT, "dragon"),
+        ("put the red cup left of the red cup", Outcome.INVALID, "relative to itself"),
+        ("move the kitchen table left of the sideboard", Outcome.REFUSE, "furniture"),
+    ],
+)
+def test_the_offline_parser_reads_manipulations(
+    kitchen: SceneGraph, command: str, outcome: Outcome, detail: str
+) -> None:
+    result = TaskPlanner("offline", use_embeddings=False).interpret(command, kitchen, CATALOG)
+    assert result.outcome == outcome, result.message
+    assert detail in (str(result.goal) if outcome == Outcome.GOAL else result.message)
+
+
+def test_a_manipulation_question_is_answered_by_the_next_command(kitchen: SceneGraph) -> None:
+    planner = TaskPlanner("offline", use_embeddings=False)
+    question = planner.interpret("move the red apple behind the cup", kitchen, CATALOG)
+    assert question.outcome == Outcome.CLARIFY and set(question.candidates) == {"red_cup", "blue_cup"}
+    completed = planner.interpret("the blue one", kitchen, CATALOG, pending=question.pending)
+    assert str(completed.goal) == "manipulated(red_apple, blue_cup, behind blue_cup)"
 
 
 @pytest.mark.parametrize(
@@ -241,3 +307,19 @@ def test_the_agent_replans_after_a_failure_and_reports(kitchen: SceneGraph) -> N
     assert agent.handle("go to the sideboard", cancelled).error_code == TaskErrorCode.CANCELLED
     no_scene = Agent(TaskPlanner("offline"), run_skill, lambda: None, lambda: CATALOG, progress.append, said.append)
     assert no_scene.handle("go to the counter", threading.Event()).error_code == TaskErrorCode.PLANNING_FAILED
+
+
+def test_the_agent_runs_and_describes_a_manipulation(kitchen: SceneGraph) -> None:
+    steps_run: list[PlanStep] = []
+
+    def run_skill(step: PlanStep, cancel: threading.Event) -> SkillOutcome:
+        steps_run.append(step)
+        return SkillOutcome()
+
+    agent = Agent(TaskPlanner("offline", use_embeddings=False), run_skill, lambda: kitchen, lambda: CATALOG,
+                  lambda _: None, lambda _: None)  # fmt: skip
+    result = agent.handle("put the blue cup slowly behind the banana", threading.Event())
+    assert result.success, result.message
+    assert [s.skill for s in steps_run] == ["GOTO", "MANIPULATE"]
+    assert "move the blue cup slowly behind the yellow banana" in result.summary
+    assert agent.holding is None and agent.robot_at == "yellow_banana"
