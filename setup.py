@@ -15,7 +15,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+        (f"share/{PACKAGE}/config/profiles", glob("config/profiles/*.yaml")),
     ],
     package_data={**{name: ["py.typed"] for name in (PACKAGE, *CORES)}, "sim": ["py.typed", "worlds/*.yaml"]},
     install_requires=["setuptools"],
@@ -33,6 +34,7 @@ setup(
             "gz_adapter = robot_agent.nodes.gz_adapter:main",
             "perception = robot_agent.nodes.perception_node:main",
             "agent = robot_agent.nodes.agent_node:main",
+            "robot-agent = robot_agent.cli:main",
         ],
     },
 )

@@ -512,6 +512,10 @@ class FindSkill(RobotSkill):
         graph = self.robot.scene()
         if graph is None:
             return SkillResult.failure(SkillErrorCode.PERCEPTION_STALE, "no scene graph yet")
+        known = graph.objects.get(query)
+        if known is not None and known.kind == ObjectKind.OBJECT:
+            # An id (of an object someone moved): search by what it looks like; the tracker keeps its id.
+            query = f"{known.attributes.get('color', '')} {known.label}".strip()
         found = self._present(graph, query, since_ns=None)
         if found is not None:
             return self._go_to_found(found, context, searched=[])

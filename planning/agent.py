@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from control.skills import SkillErrorCode, SkillSpec
-from perception.scene_graph import SceneGraph
+from perception.scene_graph import ObjectKind, ObjectState, SceneGraph
 from planning.grounding import Grounder
 from planning.interpretation import OUTCOME_CODES, Interpretation, Outcome
 from planning.plan import AgentState, PlanStep, StepStatus, TaskErrorCode
@@ -104,6 +104,13 @@ class Agent:
         catalog = self.catalog()
         pending, self.pending = self.pending, None
         interpretation = self.planner.interpret(command, graph, catalog, pending, now_ns, start=self._state(graph))
+        if interpretation.outcome == Outcome.UNKNOWN_OBJECT and interpretation.unknown_object and "FIND" in catalog:
+            # Not seen yet: search the likely places, then read the command again against what was found.
+            failed = self._search(interpretation, cancel, backend)
+            if failed is not None:
+                return failed
+            graph = self.scene() or graph
+            interpretation = self.planner.interpret(command, graph, catalog, None, now_ns, start=self._state(graph))
         backend = interpretation.backend or backend
         notes = " ".join(interpretation.notes)
         if interpretation.outcome == Outcome.ANSWER:
@@ -178,7 +185,13 @@ class Agent:
                     backend=backend,
                 )
             kept = [*plan[:index], step]
-            fresh = [_described(s, grounder) for s in replanned.steps]
+            # An object whose last spot was seen empty is searched for first; GOTO and PICK then use where it is.
+            searches = (
+                [PlanStep(0, "FIND", {"object": lost}) for lost in _lost_objects(step, graph)]
+                if ("FIND" in catalog)
+                else []
+            )
+            fresh = [_described(s, grounder) for s in [*searches, *replanned.steps]]
             for offset, new_step in enumerate(fresh):
                 new_step.index = len(kept) + offset
             plan = kept + fresh
@@ -187,6 +200,22 @@ class Agent:
         if notes:
             summary += f" ({notes})"
         return TaskResult(TaskErrorCode.NONE, summary, summary, plan, backend)
+
+    def _search(self, interpretation: Interpretation, cancel: threading.Event, backend: str) -> TaskResult | None:
+        """FIND an object the graph does not hold yet; a failed TaskResult, or None once it is found."""
+        label = interpretation.unknown_object
+        step = PlanStep(0, "FIND", {"object": label}, f"find the {label}", StepStatus.RUNNING)
+        self.say(f"I have not seen a {label} yet; searching for it.")
+        self.report(Progress(AgentState.EXECUTING, [step], 0, step.description, backend))
+        outcome = self.run_skill(step, cancel)
+        if cancel.is_set() or outcome.error_code == SkillErrorCode.CANCELLED:
+            return self._stopped([step], backend)
+        if not outcome.success:
+            step.status, step.error_code, step.error_msg = StepStatus.FAILED, outcome.error_code, outcome.message
+            message = f"{interpretation.message} I searched for it: {outcome.message or 'not found'}."
+            return TaskResult(TaskErrorCode.UNKNOWN_OBJECT, message, plan=[step], backend=backend)
+        self.robot_at = None  # beside the found object, whose id the next reading of the command tells
+        return None
 
     def _stopped(self, plan: list[PlanStep], backend: str) -> TaskResult:
         for step in plan:
@@ -206,6 +235,17 @@ class Agent:
         elif step.skill == "MANIPULATE":  # lets go at the target, within reach of what it was put by
             self.holding = None
             self.robot_at = step.arguments.get("target") or self.robot_at
+
+
+def _lost_objects(step: PlanStep, graph: SceneGraph) -> list[str]:
+    """Objects a step names that the scene graph now marks missing (seen gone from their last spot)."""
+    return [
+        value
+        for value in step.arguments.values()
+        if value in graph.objects
+        and graph.objects[value].kind == ObjectKind.OBJECT
+        and graph.objects[value].state == ObjectState.MISSING
+    ]
 
 
 def _named_ids(text: str, grounder: Grounder) -> str:

@@ -39,3 +39,4 @@ class Interpretation:
     refusal_kind: str = ""  # "unsafe" | "infeasible"
     backend: str = ""
     notes: list[str] = field(default_factory=list)  # e.g. fallbacks taken
+    unknown_object: str = ""  # UNKNOWN_OBJECT: an object not seen yet, by name, that a search could find

@@ -312,7 +312,10 @@ class OfflineParser:
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
-            return self._unknown(slot.phrase, resolution.similar, grounder)
+            unknown = self._unknown(slot.phrase, resolution.similar, grounder)
+            if ObjectKind.OBJECT in slot.kinds:  # rooms and furniture come from the map; objects can be searched for
+                unknown.unknown_object = strip_determiners(normalize(slot.phrase))
+            return unknown
         options = [grounder.describe(c) for c in candidates]
         listed = ", ".join(options[:-1]) + f" or {options[-1]}"
         head = strip_determiners(normalize(slot.phrase)) or "one"

@@ -11,3 +11,9 @@ SCENE_GRAPH_MARKERS_TOPIC = "/scene_graph/markers"
 QUERY_SCENE_SERVICE = "/scene_graph/query"
 VALUE_MAP_MARKERS_TOPIC = "/robot_agent/value_map/markers"  # planned arm motions: path, target, obstacles
 VALUE_MAP_CLOUD_TOPIC = "/robot_agent/value_map/cloud"  # the same plans' cost, a PointCloud2 with a cost field
+
+# Simulation only (the embedded world's extras; a robot has none of these).
+SIM_GROUND_TRUTH_TOPIC = "/sim/ground_truth"
+SIM_INJECT_EVENT_SERVICE = "/sim/inject_event"
+SIM_RESET_SERVICE = "/sim/reset"
+SIM_CHECK_SERVICE = "/sim/check"

@@ -11,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,25 @@ from robot_agent_interfaces.action import ExecuteSkill
 from robot_agent import names
 from robot_agent.conversions import arguments_to_msg, seconds_to_duration
 from robot_agent.ros_env import require_loopback_discovery
-from robot_agent.ros_wait import wait_for_action_server, wait_for_future
+from robot_agent.ros_wait import BackgroundSpinner, wait_for_action_server, wait_for_future
+
+
+@contextmanager
+def spun_test_node(prefix: str = "test") -> Iterator[Node]:
+    """A node in a fresh rclpy context, spun by a background executor, torn down afterwards."""
+    import rclpy
+    from rclpy.context import Context
+
+    context = Context()
+    rclpy.init(context=context)
+    node = Node(f"{prefix}_{uuid.uuid4().hex[:8]}", context=context)
+    spinner = BackgroundSpinner(node, context=context)
+    try:
+        yield node
+    finally:
+        spinner.stop()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
 
 
 def guard_rclpy_init() -> None:

@@ -19,11 +19,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
 from matplotlib import patches, transforms
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from PIL import Image
 
 from sim.camera import CameraRenderer, Frame
 from sim.mjcf import wall_segments
-from sim.scenario import ScenarioError, load_scenario, parse_scenario, rgb_of
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, rgb_of
 from sim.simulator import Simulator, TrajectoryPoint
 
 SETTLE_S = 1.0
@@ -56,9 +58,8 @@ def save_camera_images(frame: Frame, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def draw_topdown(sim: Simulator, path: Path, camera_range: float = 2.0) -> None:
-    """Rooms, walls, furniture, objects (coloured, labelled), the robot and its camera's view."""
-    scenario = sim.scenario
+def layout_axes(scenario: Scenario) -> tuple[Figure, Axes]:
+    """A figure with the scenario's rooms, walls and furniture drawn to scale, in map coordinates."""
     min_x, min_y, max_x, max_y = scenario.bounds()
     figure, axes = plt.subplots(figsize=(max(6.0, (max_x - min_x) * 1.3), max(4.5, (max_y - min_y) * 1.3)), dpi=100)
     for room in scenario.rooms:
@@ -74,6 +75,18 @@ def draw_topdown(sim: Simulator, path: Path, camera_range: float = 2.0) -> None:
         box.set_transform(transforms.Affine2D().rotate(yaw).translate(x, y) + axes.transData)
         axes.add_patch(box)
         axes.text(x, y - piece.size[1] / 2 - 0.12, piece.name, fontsize=7, ha="center", va="top", color="0.3")
+    axes.set_xlim(min_x - 0.3, max_x + 0.3)
+    axes.set_ylim(min_y - 0.3, max_y + 0.3)
+    axes.set_aspect("equal")
+    axes.set_xlabel("x (m, map)")
+    axes.set_ylabel("y (m, map)")
+    return figure, axes
+
+
+def draw_topdown(sim: Simulator, path: Path, camera_range: float = 2.0) -> None:
+    """Rooms, walls, furniture, objects (coloured, labelled), the robot and its camera's view."""
+    scenario = sim.scenario
+    figure, axes = layout_axes(scenario)
     specs = {o.id: o for o in scenario.all_objects()}
     for object_id, pose in sim.object_poses().items():
         x, y = pose[0, 3], pose[1, 3]
@@ -90,11 +103,6 @@ def draw_topdown(sim: Simulator, path: Path, camera_range: float = 2.0) -> None:
     wedge = patches.Wedge((camera[0, 3], camera[1, 3]), camera_range, math.degrees(heading - half_fov),
                           math.degrees(heading + half_fov), color="orange", alpha=0.15, zorder=4)  # fmt: skip
     axes.add_patch(wedge)
-    axes.set_xlim(min_x - 0.3, max_x + 0.3)
-    axes.set_ylim(min_y - 0.3, max_y + 0.3)
-    axes.set_aspect("equal")
-    axes.set_xlabel("x (m, map)")
-    axes.set_ylabel("y (m, map)")
     axes.set_title(f"{scenario.name} at t = {sim.time:.1f} s")
     figure.savefig(path, bbox_inches="tight")
     plt.close(figure)

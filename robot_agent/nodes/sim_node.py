@@ -4,7 +4,7 @@ Publishes what a real robot's drivers publish: colour, aligned depth (32FC1 metr
 camera_info, /odom, /tf and /tf_static, /joint_states, and /clock (run the other nodes with
 use_sim_time). Follows /cmd_vel and JointTrajectory on the arm, gripper and head controllers.
 Sim-only: ground truth on /sim/ground_truth, the oracle segmentation on /sim/oracle/segmentation,
-and the services /sim/reset and /sim/inject_event.
+and the services /sim/reset, /sim/inject_event and /sim/check (task conditions against the true state).
 
 Physics runs in its own thread (real time, or faster with real_time_factor), the camera in
 another (it owns the OpenGL context); the executor serves subscriptions and services.
@@ -31,13 +31,14 @@ from rclpy.node import Node
 from rclpy.qos import QoSPresetProfiles, QoSProfile
 from robot_agent_interfaces.msg import InstanceSegmentation
 from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
-from robot_agent_interfaces.srv import InjectEvent, ResetSimulation
+from robot_agent_interfaces.srv import CheckConditions, InjectEvent, ResetSimulation
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory
 
 from perception.geometry import invert, make_transform
+from robot_agent import names
 from robot_agent.conversions import (
     intrinsics_to_camera_info,
     matrix_to_pose,
@@ -115,7 +116,7 @@ class SimNode(Node):
         self._odom_pub = self.create_publisher(Odometry, "/odom", 10)
         self._joint_pub = self.create_publisher(JointState, "/joint_states", 10)
         self._clock_pub = self.create_publisher(Clock, "/clock", QoSProfile(depth=1))
-        self._truth_pub = self.create_publisher(SceneGraphMsg, "/sim/ground_truth", 10)
+        self._truth_pub = self.create_publisher(SceneGraphMsg, names.SIM_GROUND_TRUTH_TOPIC, 10)
         self._tf = TransformBroadcaster(self)
         self._tf_static = StaticTransformBroadcaster(self)
 
@@ -129,8 +130,9 @@ class SimNode(Node):
                 10,
                 callback_group=commands,
             )
-        self.create_service(ResetSimulation, "/sim/reset", self._on_reset, callback_group=commands)
-        self.create_service(InjectEvent, "/sim/inject_event", self._on_inject_event, callback_group=commands)
+        self.create_service(ResetSimulation, names.SIM_RESET_SERVICE, self._on_reset, callback_group=commands)
+        self.create_service(InjectEvent, names.SIM_INJECT_EVENT_SERVICE, self._on_inject_event, callback_group=commands)
+        self.create_service(CheckConditions, names.SIM_CHECK_SERVICE, self._on_check, callback_group=commands)
 
         self._publish_static_transforms()
         self._physics_thread = threading.Thread(
@@ -265,6 +267,19 @@ class SimNode(Node):
             response.success, response.error_msg = False, str(error).replace("event: events[0].", "event: ")
             return response
         response.success = True
+        return response
+
+    def _on_check(self, request: CheckConditions.Request, response: CheckConditions.Response) -> Any:
+        def check() -> tuple[list[bool], tuple[float, float, float]]:
+            return [self._sim.evaluate(text) for text in request.conditions], self._sim.base_pose()
+
+        try:
+            holds, (x, y, yaw) = self._in_physics_thread(check)
+        except ValueError as error:
+            response.success, response.error_msg = False, str(error)
+            return response
+        response.success, response.holds, response.all_hold = True, holds, all(holds)
+        response.robot_pose = f"{x:.3f} {y:.3f} {yaw:.3f}"
         return response
 
     # --- physics -----------------------------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from copy import deepcopy
 from dataclasses import replace
 
 import pytest
 
 from control.skills import SkillErrorCode, load_catalog
-from perception.scene_graph import SceneGraph
+from perception.scene_graph import ObjectState, SceneGraph
 from planning.agent import Agent, Progress, SkillOutcome
 from planning.goals import Condition, Goal, GoalError, parse_condition
 from planning.interpretation import Outcome
@@ -323,3 +324,68 @@ def test_the_agent_runs_and_describes_a_manipulation(kitchen: SceneGraph) -> Non
     assert [s.skill for s in steps_run] == ["GOTO", "MANIPULATE"]
     assert "move the blue cup slowly behind the yellow banana" in result.summary
     assert agent.holding is None and agent.robot_at == "yellow_banana"
+
+
+def _without(graph: SceneGraph, object_id: str) -> SceneGraph:
+    """The graph as a robot that has not seen ``object_id`` yet holds it."""
+    unseen = deepcopy(graph)
+    del unseen.objects[object_id]
+    unseen.relations = [r for r in unseen.relations if object_id not in (r.subject_id, r.object_id)]
+    return unseen
+
+
+def test_the_agent_searches_for_an_object_it_has_not_seen_then_plans(kitchen: SceneGraph) -> None:
+    graphs = [_without(kitchen, "red_cup")]
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    def run_skill(step: PlanStep, cancel: threading.Event) -> SkillOutcome:
+        calls.append((step.skill, dict(step.arguments)))
+        if step.skill == "FIND":
+            graphs.append(kitchen)  # the search saw it
+        return SkillOutcome()
+
+    said: list[str] = []
+    agent = Agent(TaskPlanner("offline", use_embeddings=False), run_skill, lambda: graphs[-1], lambda: CATALOG,
+                  lambda progress: None, said.append)  # fmt: skip
+    result = agent.handle("bring the red cup to the dining table", threading.Event())
+    assert result.success, result.message
+    assert calls[0] == ("FIND", {"object": "red cup"})
+    assert [skill for skill, _ in calls[1:]] == ["GOTO", "PICK", "GOTO", "PLACE"]
+    assert said[0] == "I have not seen a red cup yet; searching for it."
+
+    # Not found anywhere: the task fails as an unknown object, with where it looked.
+    graphs[:] = [_without(kitchen, "red_cup")]
+
+    def find_nothing(step: PlanStep, cancel: threading.Event) -> SkillOutcome:
+        return SkillOutcome(int(SkillErrorCode.NOT_FOUND), "no red cup found; searched counter, sideboard")
+
+    lost = Agent(TaskPlanner("offline", use_embeddings=False), find_nothing, lambda: graphs[-1], lambda: CATALOG,
+                 lambda progress: None, said.append)  # fmt: skip
+    failed = lost.handle("bring the red cup to the dining table", threading.Event())
+    assert failed.error_code == TaskErrorCode.UNKNOWN_OBJECT
+    assert "searched counter, sideboard" in failed.message
+    # Rooms and furniture come from the map: an unknown one is not searched for.
+    assert lost.handle("go to the garage", threading.Event()).error_code == TaskErrorCode.UNKNOWN_OBJECT
+
+
+def test_an_object_seen_gone_from_its_spot_is_searched_for_before_the_replan(kitchen: SceneGraph) -> None:
+    moved = deepcopy(kitchen)
+    moved.objects["red_cup"].state = ObjectState.MISSING
+    graphs = [kitchen]
+    calls: list[tuple[str, dict[str, str]]] = []
+
+    def run_skill(step: PlanStep, cancel: threading.Event) -> SkillOutcome:
+        calls.append((step.skill, dict(step.arguments)))
+        if step.skill == "PICK" and len(graphs) == 1:
+            graphs.append(moved)  # the robot arrived and saw the spot empty
+            return SkillOutcome(int(SkillErrorCode.NOT_FOUND), "red_cup is no longer where it was last seen")
+        if step.skill == "FIND":
+            graphs.append(kitchen)
+        return SkillOutcome()
+
+    agent = Agent(TaskPlanner("offline", use_embeddings=False), run_skill, lambda: graphs[-1], lambda: CATALOG,
+                  lambda progress: None, lambda text: None)  # fmt: skip
+    result = agent.handle("bring the red cup to the dining table", threading.Event())
+    assert result.success, result.message
+    assert [skill for skill, _ in calls] == ["GOTO", "PICK", "FIND", "PICK", "GOTO", "PLACE"]  # FIND ends beside it
+    assert calls[2] == ("FIND", {"object": "red_cup"})
