@@ -36,7 +36,7 @@ bench: setup
 	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
 	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_plan_bench.py --out reports/bench
-	@$(IN_ENV) python benchmarks/manip_bench.py --worlds kitchen --out reports/bench
+	@$(IN_ENV) python benchmarks/manip_bench.py --worlds kitchen office apartment --out reports/bench
 
 clean:
 	rm -rf build install log

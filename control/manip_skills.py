@@ -50,7 +50,7 @@ from control.arm import (
 )
 from control.motion_plan import motion_plan_of
 from control.nav_skills import NavigationSettings, RobotSkill, furniture_of
-from control.navigation.approach import Pose2D, arm_extension_over
+from control.navigation.approach import Pose2D, arm_extension_over, reach_poses
 from control.robot import BasePose, PoseNavigator, RobotInterface
 from control.skills import Feedback, Skill, SkillContext, SkillErrorCode, SkillResult, SkillSpec
 from perception.scene_graph import ObjectKind, SceneObject
@@ -84,6 +84,7 @@ class ManipulationSettings:
     finger_half_height: float = 0.03  # m: grasp this high at least above an object's bottom
     approach_speed: float = 0.3  # speed scale of the straight slide onto the object and onto the surface
     lift_after_grasp: float = 0.08  # m
+    lift_headroom: float = 0.01  # m: the lifted object stays this far under whatever is over it (a shelf's board)
     place_height: float = 0.02  # m: the held object's bottom is released this high over the surface
     place_inset: float = 0.1  # m: put things this far inside a surface's edges (as GOTO plans for)
     gripper_move_s: float = 1.0
@@ -98,6 +99,7 @@ class ManipulationSettings:
     tracker_tolerance: float = 0.08  # m: the graph's object this near the hand counts as moving with it
     scene_wait_s: float = 2.0  # for a graph newer than the end of the motion (tracker checks)
     stow_wrist_yaw: float = math.pi / 2  # the gripper points forward, over the base, when stowed
+    travel_clearance: float = 0.03  # m: the gripper turns out from the stowed pose this clear of everything
     path_tolerance: float = 0.005  # m: the arm stops at the planned path's corners, within this of it
 
 
@@ -126,19 +128,9 @@ def to_map(pose: BasePose | Pose2D, point: npt.ArrayLike) -> FloatArray:
 
 
 def items_in_base(items: Sequence[SceneItem], pose: BasePose) -> list[SceneItem]:
-    """Scene items seen from base_link (centres and yaws turned into the robot's frame)."""
-    return [
-        SceneItem(
-            id=item.id,
-            label=item.label,
-            center=to_base(pose, item.center),
-            size=item.size,
-            yaw=item.yaw - pose.yaw,
-            fragile=item.fragile,
-            kind=item.kind,
-        )
-        for item in items
-    ]
+    """Scene items seen from base_link (centres and yaws turned into the robot's frame; parts,
+    in the item's own frame, come along)."""
+    return [dataclasses.replace(item, center=to_base(pose, item.center), yaw=item.yaw - pose.yaw) for item in items]
 
 
 class ArmSkill(RobotSkill):
@@ -273,11 +265,65 @@ class ArmSkill(RobotSkill):
 
     def stow(self, context: SkillContext, doing: str) -> None:
         """Retract the arm and turn the gripper forward, at the lift's height: what it holds stays
-        inside the base's footprint while the robot drives."""
+        inside the base's footprint while the robot drives. Both motions take the hand inwards,
+        away from whatever it is beside."""
         arm = self._arm()
         stowed = ArmJoints(arm.lift, self.geometry.arm_range[0], self.manipulation.stow_wrist_yaw)
+        if np.allclose(arm, stowed, atol=1e-3):
+            return
         retracted = ArmJoints(arm.lift, self.geometry.arm_range[0], arm.wrist_yaw)
         self.run_plan("arm_controller", time_parameterise([arm, retracted, stowed]), context, doing)
+
+    def reach_out(
+        self,
+        wrist_yaw: float,
+        goal_z: float,
+        items: Sequence[SceneItem],
+        context: SkillContext,
+        doing: str,
+        held: SceneItem | None = None,
+        held_below: float = 0.0,
+    ) -> None:
+        """Bring the hand from wherever it is onto the plane of ``wrist_yaw``, ready for a planned
+        move: stow it, move the lift (inside the base's footprint) to a height at which the gripper
+        and what it holds turn out clear of every body they sweep past, then turn the wrist. The
+        height is the lowest clear one at or above ``goal_z`` (the move's goal), else the highest
+        below it. So no move starts with the hand under a table's top or a shelf's board.
+
+        ``held``: the held object (base_link), ``held_below`` how far its bottom hangs below the
+        grasp centre."""
+        settings, geometry = self.manipulation, self.geometry
+        self.stow(context, doing)
+        stowed = self._arm()
+        half_width = GRIPPER_OPEN / 2
+        above = below = settings.finger_half_height
+        if held is not None:
+            half_width = max(half_width, float(np.linalg.norm(held.half[:2])))
+            below = max(below, held_below)
+            above = max(above, float(held.size[2]) - held_below)
+        yaws = np.linspace(stowed.wrist_yaw, wrist_yaw, 9)
+        swept = np.array([forward(ArmJoints(0.0, stowed.arm, w), (0.0, 0.0, 0.0), geometry).position[:2] for w in yaws])
+        wrist_axis = np.array([geometry.mast_xy[0], geometry.mast_xy[1] - geometry.retracted_reach - stowed.arm])
+        pad = half_width + settings.travel_clearance
+        corners = np.vstack([swept, wrist_axis])
+        height = clear_height(
+            [solid for item in items for solid in item.solids()],
+            (corners.min(axis=0) - pad, corners.max(axis=0) + pad),
+            geometry.height_range,
+            goal_z,
+            below + settings.travel_clearance,
+            above + settings.travel_clearance,
+        )
+        if height is None:
+            raise ArmMotionError(
+                SkillResult.failure(
+                    SkillErrorCode.COLLISION_RISK, f"{doing}: no height at which the gripper turns out clear"
+                )
+            )
+        lift = height - geometry.grasp_height_offset
+        raised = ArmJoints(lift, stowed.arm, stowed.wrist_yaw)
+        out = ArmJoints(lift, stowed.arm, wrist_yaw)
+        self.run_plan("arm_controller", time_parameterise([stowed, raised, out]), context, doing)
 
     def set_gripper(self, width: float, context: SkillContext) -> float:
         """Command the finger separation, wait for the fingers to stop, and return where they stopped."""
@@ -410,6 +456,7 @@ class ArmSkill(RobotSkill):
         reach = self._reach(point) if not isinstance(point, str) else point
         if isinstance(reach, str) and (self.robot.static_map() is not None or self.navigator is not None):
             context.publish_feedback(Feedback("approaching", 0.0, -1.0, f"{node.id} is out of reach: {reach}"))
+            self.stow(context, "stowing the arm to drive")
             driven = self.drive_to_node(node, context, node.label or node.id)
             if not driven.success:
                 raise ArmMotionError(driven)
@@ -439,6 +486,32 @@ class ArmSkill(RobotSkill):
     @abstractmethod
     def run(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
         """The skill's work; ``execute`` turns an ArmMotionError into its result."""
+
+
+def clear_height(
+    solids: Sequence[SceneItem],
+    footprint: tuple[FloatArray, FloatArray],
+    height_range: tuple[float, float],
+    goal: float,
+    below: float,
+    above: float,
+) -> float | None:
+    """A height in ``height_range`` for something reaching ``below`` under it and ``above`` over
+    it, clear of every solid box whose bounds overlap the xy ``footprint`` (lower and upper
+    corner): the lowest clear one at or above ``goal``, else the highest below it; None if none."""
+    (x0, y0), (x1, y1) = footprint
+    blocked = []
+    for solid in solids:
+        low, high = solid.bounds()
+        if low[0] < x1 and high[0] > x0 and low[1] < y1 and high[1] > y0:
+            blocked.append((solid.bottom - above, solid.top + below))
+    bottom, top = height_range
+    candidates = {min(max(goal, bottom), top), *(z for interval in blocked for z in interval if bottom <= z <= top)}
+    clear = sorted(z for z in candidates if not any(a < z < b for a, b in blocked))
+    higher = [z for z in clear if z >= goal]
+    if higher:
+        return higher[0]
+    return clear[-1] if clear else None
 
 
 def escape_upwards(grid: VoxelGrid, blocked: npt.NDArray[np.bool_], start: FloatArray) -> FloatArray | None:
@@ -477,8 +550,47 @@ def simplify(points: FloatArray, tolerance: float) -> list[int]:
     return left[:-1] + [i + split for i in right]
 
 
+def crosses(start_xy: npt.ArrayLike, end: npt.ArrayLike, solids: Sequence[SceneItem], step: float = 0.01) -> bool:
+    """Whether the horizontal line from ``start_xy`` to ``end`` (x, y, z), at ``end``'s height,
+    passes through any of the solid boxes (the arm reaching in would hit it)."""
+    target = np.asarray(end, dtype=np.float64)
+    start = np.array([*np.asarray(start_xy, dtype=np.float64)[:2], target[2]])
+    count = max(int(np.linalg.norm(target - start) / step), 1) + 1
+    points = np.linspace(start, target, count)
+    for solid in solids:
+        axis_x, axis_y = solid.axes_xy()
+        offset = points - solid.center
+        inside = (
+            (np.abs(offset @ axis_x) <= solid.half[0])
+            & (np.abs(offset @ axis_y) <= solid.half[1])
+            & (np.abs(offset[:, 2]) <= solid.half[2])
+        )
+        if inside.any():
+            return True
+    return False
+
+
+def headroom(item: SceneItem, items: Sequence[SceneItem]) -> float:
+    """How far the item can rise before it meets a solid box over its footprint (inf if none)."""
+    low, high = item.bounds()
+    gaps = [
+        solid.bottom - item.top
+        for other in items
+        if other.id != item.id
+        for solid in other.solids()
+        if solid.bottom >= item.top - 1e-3
+        and np.all(solid.bounds()[0][:2] < high[:2])
+        and np.all(solid.bounds()[1][:2] > low[:2])
+    ]
+    return max(min(gaps), 0.0) if gaps else math.inf
+
+
 def width_across_fingers(item: SceneItem, wrist_yaw: float) -> float:
-    """The object's width along the fingers' closing direction (base_link x turned by the wrist)."""
+    """The object's width along the fingers' closing direction (base_link x turned by the wrist).
+    One with a square footprint counts as round (a cylinder's box turns with it, its width does not)."""
+    side_x, side_y = float(item.size[0]), float(item.size[1])
+    if abs(side_x - side_y) <= 0.05 * max(side_x, side_y):
+        return max(side_x, side_y)
     return 2.0 * item.support(np.array([math.cos(wrist_yaw), math.sin(wrist_yaw), 0.0]))
 
 
@@ -503,8 +615,39 @@ class PickSkill(ArmSkill):
         centre = to_base(pose, node.position)
         half_height = max(float(node.size[2]), 0.02) / 2
         bottom = centre[2] - half_height
-        reach_depth = max(float(node.size[1]) / 2 - settings.palm_clearance, 0.0)  # the palm must not push it
+        (item,) = items_in_base(items_from_scene_graph([node]), pose)
+        depth = item.support(np.array([0.0, -1.0, 0.0]))  # its half-extent along the arm
+        reach_depth = max(depth - settings.palm_clearance, 0.0)  # the palm must not push it
         return np.array([centre[0], centre[1] + reach_depth, max(centre[2], bottom + settings.finger_half_height)])
+
+    def _aim(self, node: SceneObject, context: SkillContext) -> tuple[BasePose, FloatArray, float, SceneItem]:
+        """The base pose, the grasp point (base_link), the wrist yaw and the object seen from the
+        base; drives within reach first if it must."""
+        pose, grasp, solution = self._within_reach(context, node, functools.partial(self.grasp_point, node))
+        (item,) = items_in_base(items_from_scene_graph([node]), pose)
+        return pose, grasp, solution.joints.wrist_yaw, item
+
+    def _stand_along(self, node: SceneObject, context: SkillContext) -> bool:
+        """Drive to one end of a long object, the arm along it, so that the fingers close across its
+        narrow side; False where there is no map, no such spot, or the drive fails."""
+        grid = self.robot.obstacle_map()
+        if grid is None:
+            return False
+        (item,) = items_from_scene_graph([node])
+        along = item.yaw + (0.0 if item.size[0] >= item.size[1] else math.pi / 2)
+        xy = (float(node.position[0]), float(node.position[1]))
+        radius = self.settings.robot_radius
+        poses = [p for heading in (along, along + math.pi) for p in reach_poses(grid, xy, radius, arm_heading=heading)]
+        graph = self.robot.scene()
+        others = items_from_scene_graph([o for o in graph if o.id != node.id]) if graph is not None else []
+        solids = [solid for other in others for solid in other.solids()]
+        mast = (*self.geometry.mast_xy, 0.0)
+        poses = [p for p in poses if not crosses(to_map(p, mast)[:2], node.position, solids)]
+        if not poses:
+            return False
+        context.publish_feedback(Feedback("approaching", 0.0, -1.0, f"{node.id} lies across the arm: to its end"))
+        self.stow(context, "stowing the arm to drive")
+        return self.drive_to(poses, context, f"the end of {node.id}").success
 
     def run(self, arguments: Mapping[str, Any], context: SkillContext) -> SkillResult:
         settings = self.manipulation
@@ -512,13 +655,24 @@ class PickSkill(ArmSkill):
         reasons: list[str] = []
         for attempt in range(1, settings.grasp_attempts + 1):
             node = self._object_node(object_id)
-            pose, grasp, solution = self._within_reach(context, node, functools.partial(self.grasp_point, node))
-            wrist = solution.joints.wrist_yaw
+            pose, grasp, wrist, item = self._aim(node, context)
+            across = width_across_fingers(item, wrist)
+            if across > GRIPPER_OPEN >= min(item.size[:2]) and self._stand_along(node, context):
+                pose, grasp, wrist, item = self._aim(node, context)
+                across = width_across_fingers(item, wrist)
+            if across > GRIPPER_OPEN:  # too wide any way, or a long thing lying across the arm from every spot
+                narrowest = float(min(item.size[:2]))
+                along = "; there is no spot from which the arm reaches along it" if narrowest <= GRIPPER_OPEN else ""
+                return SkillResult.failure(
+                    SkillErrorCode.NO_GRASP,
+                    f"{object_id} is {across:.2f} m wide across the fingers from here ({narrowest:.2f} m at its "
+                    f"narrowest); the gripper opens {GRIPPER_OPEN:.2f} m{along}",
+                )
             pregrasp = grasp + np.array([0.0, settings.pregrasp_back, 0.0])
-            (item,) = items_in_base(items_from_scene_graph([node]), pose)
             items = self._scene_items(pose)
             context.publish_feedback(Feedback("opening", 0.1, -1.0, f"attempt {attempt}"))
             self.set_gripper(GRIPPER_OPEN, context)
+            self.reach_out(wrist, float(pregrasp[2]), items, context, f"reaching out for {object_id}")
             self.planned_move(pregrasp, wrist, items, context, f"moving to {object_id}")
             try:
                 self.move_through([grasp], wrist, context, f"reaching {object_id}", settings.approach_speed)
@@ -530,7 +684,7 @@ class PickSkill(ArmSkill):
                 continue
             context.publish_feedback(Feedback("grasping", 0.6, -1.0, f"closing on {object_id}"))
             measured = self.set_gripper(GRIPPER_CLOSED, context)
-            check = GraspCheck(object_width=width_across_fingers(item, wrist))
+            check = GraspCheck(object_width=across)
             verdict = check.evaluate(GRIPPER_CLOSED, measured)
             if verdict.outcome == GraspOutcome.UNEXPECTED_WIDTH and measured > check.closed_width:
                 verdict = GraspCheck().evaluate(GRIPPER_CLOSED, measured)  # something is held: size was off
@@ -539,7 +693,8 @@ class PickSkill(ArmSkill):
                 self.set_gripper(GRIPPER_OPEN, context)
                 self.move_through([pregrasp], wrist, context, "backing off")
                 continue
-            lifted = self._lift(object_id, grasp, wrist, context, verdict.reason)
+            rise = min(settings.lift_after_grasp, headroom(item, items) - settings.lift_headroom)
+            lifted = self._lift(object_id, grasp + np.array([0.0, 0.0, max(rise, 0.0)]), wrist, context, verdict.reason)
             lifted.outputs["attempts"] = str(attempt)
             return lifted
         return SkillResult.failure(
@@ -547,9 +702,8 @@ class PickSkill(ArmSkill):
             f"no grasp on {object_id} after {settings.grasp_attempts} attempts: " + "; ".join(reasons),
         )
 
-    def _lift(self, object_id: str, grasp: FloatArray, wrist: float, context: SkillContext, held: str) -> SkillResult:
+    def _lift(self, object_id: str, lifted: FloatArray, wrist: float, context: SkillContext, held: str) -> SkillResult:
         settings = self.manipulation
-        lifted = grasp + np.array([0.0, 0.0, settings.lift_after_grasp])
         self.move_through([lifted], wrist, context, f"lifting {object_id}", settings.approach_speed)
         self.stow(context, f"stowing {object_id}")
         lifted_at = context.now()
@@ -578,17 +732,22 @@ class PlaceSkill(ArmSkill):
     def check_goal(self, arguments: Mapping[str, Any]) -> str | SkillResult | None:
         return self._reject_unknown(str(arguments["object"])) or self._reject_unknown(str(arguments["target"]))
 
-    def place_point(self, target: SceneObject, pose: BasePose, held_below_hand: float) -> FloatArray | str:
+    def place_point(
+        self, target: SceneObject, pose: BasePose, held_below_hand: float, held_half: float = 0.0
+    ) -> FloatArray | str:
         """Where the grasp centre lets go, in base_link, for the held object's bottom to sit
         ``place_height`` over the target's top: over the furniture on the arm's line, or over
-        the middle of a receptacle object."""
+        the middle of a receptacle object. Over furniture the point lies ``place_inset`` inside
+        its edges, or, where the base stopped a little short of that, the held object's
+        half-extent ``held_half`` and 1 cm."""
         settings = self.manipulation
         top = float(target.position[2] + target.size[2] / 2)
         z = top + settings.place_height + held_below_hand
         if target.kind == ObjectKind.FURNITURE:
-            extension = arm_extension_over(
-                Pose2D(pose.x, pose.y, pose.yaw), furniture_of(target), inset=settings.place_inset
-            )
+            base, piece = Pose2D(pose.x, pose.y, pose.yaw), furniture_of(target)
+            extension = arm_extension_over(base, piece, inset=settings.place_inset)
+            if extension is None:
+                extension = arm_extension_over(base, piece, inset=min(settings.place_inset, held_half + 0.01))
             if extension is None:
                 return f"the arm's line misses {target.id}'s top"
             point = forward(ArmJoints(z, extension, 0.0), (0.0, 0.0, 0.0), self.geometry).position
@@ -616,11 +775,16 @@ class PlaceSkill(ArmSkill):
             )
         # PICK closes at the object's middle height, or finger_half_height over its bottom if higher.
         below = max(float(held.size[2]) / 2, settings.finger_half_height)
-        pose, release, solution = self._within_reach(context, target, lambda p: self.place_point(target, p, below))
+        half = float(held_item.half[:2].max())
+        pose, release, solution = self._within_reach(
+            context, target, lambda p: self.place_point(target, p, below, half)
+        )
         wrist = solution.joints.wrist_yaw
         above = release + np.array([0.0, 0.0, 0.05])
         items = self._scene_items(pose, ignore=(object_id,))
-        self.planned_move(above, wrist, items, context, f"carrying {object_id} over {target_id}")
+        doing = f"carrying {object_id} over {target_id}"
+        self.reach_out(wrist, float(above[2]), items, context, doing, held=held_item, held_below=below)
+        self.planned_move(above, wrist, items, context, doing)
         self.move_through([release], wrist, context, f"lowering {object_id}", settings.approach_speed)
         context.publish_feedback(Feedback("releasing", 0.8, -1.0, f"opening over {target_id}"))
         self.set_gripper(GRIPPER_OPEN, context)

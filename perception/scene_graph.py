@@ -51,6 +51,30 @@ def _zeros(*shape: int) -> Array:
     return np.zeros(shape, dtype=np.float64)
 
 
+# A node whose body is not one solid box (a table's top and legs, a shelf's boards, sides and back)
+# lists its solid boxes under this attribute: see format_parts.
+PARTS_ATTRIBUTE = "parts"
+PartBox = tuple[tuple[float, float, float], tuple[float, float, float]]  # centre, full size
+
+
+def format_parts(boxes: Iterable[PartBox]) -> str:
+    """Solid boxes as an attribute value, "cx cy cz sx sy sz; ...": each box's centre and full size
+    in metres, in the frame of the node's own box (origin at its position, x along its yaw)."""
+    return "; ".join(" ".join(f"{v:.5g}" for v in (*center, *size)) for center, size in boxes)
+
+
+def parse_parts(text: str) -> list[PartBox]:
+    """The boxes of :func:`format_parts`; ValueError if the text is not six finite numbers per box
+    with positive sizes."""
+    boxes = []
+    for chunk in text.split(";"):
+        values = [float(v) for v in chunk.split()]
+        if len(values) != 6 or not all(np.isfinite(values)) or min(values[3:]) <= 0.0:
+            raise ValueError(f"a part needs a centre and a positive size (six numbers), got {chunk.strip()!r}")
+        boxes.append(((values[0], values[1], values[2]), (values[3], values[4], values[5])))
+    return boxes
+
+
 @dataclass
 class SceneObject:
     """One node of the graph. Poses are in the graph's frame; times are nanoseconds of its clock."""

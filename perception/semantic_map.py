@@ -13,8 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneObject
+from perception.scene_graph import (
+    PARTS_ATTRIBUTE,
+    ObjectKind,
+    ObjectState,
+    Predicate,
+    Relation,
+    SceneObject,
+    format_parts,
+)
 from sim.scenario import Furniture, Room, load_scenario
+
+
+def furniture_attributes(piece: Furniture) -> dict[str, str]:
+    """A furniture node's attributes: its type, and its solid parts when it is not one solid box
+    (relative to the node's position, the centre of its bounding box)."""
+    attributes: dict[str, str] = {"type": piece.type}
+    boxes = piece.boxes()
+    if len(boxes) > 1:
+        half_height = piece.size[2] / 2
+        attributes[PARTS_ATTRIBUTE] = format_parts(((c[0], c[1], c[2] - half_height), size) for _, c, size in boxes)
+    return attributes
 
 
 @dataclass(frozen=True)
@@ -63,7 +82,7 @@ class SemanticMap:
                 position=np.array([piece.pose[0], piece.pose[1], piece.size[2] / 2]),
                 orientation=np.array([0.0, 0.0, math.sin(piece.pose[2] / 2), math.cos(piece.pose[2] / 2)]),
                 size=np.array(piece.size),
-                attributes={"type": piece.type},
+                attributes=furniture_attributes(piece),
                 state=ObjectState.VISIBLE,
                 source=source,
             )

@@ -28,7 +28,7 @@ from typing import Literal
 
 from sim import robot as robot_model
 from sim.mjcf import placement_of, wall_segments
-from sim.scenario import CameraSettings, Color, Furniture, Scenario, SceneObjectSpec, load_scenario, rgb_of
+from sim.scenario import CameraSettings, Color, Scenario, SceneObjectSpec, load_scenario, rgb_of
 
 SDF_VERSION = "1.9"  # sdformat 12 (Debian) checks it; Gazebo Harmonic (sdformat 14) converts it on load
 MODEL_NAME = "robot"
@@ -262,28 +262,6 @@ def _rgba(color: Color, alpha: float = 1.0) -> tuple[float, float, float, float]
 # The world.
 
 
-def furniture_boxes(piece: Furniture) -> list[tuple[str, Vec3, Vec3]]:
-    """The boxes of a piece of furniture, as sim/mjcf.py builds them: (name, centre, full size) in its frame."""
-    length, width, height = piece.size
-    boxes: list[tuple[str, Vec3, Vec3]] = []
-    if piece.type in ("table", "desk"):
-        top, leg = 0.04, 0.025
-        boxes.append(("top", (0.0, 0.0, height - top / 2), (length, width, top)))
-        for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-            center = (sx * (length / 2 - 0.05), sy * (width / 2 - 0.05), (height - top) / 2)
-            boxes.append((f"leg{i}", center, (2 * leg, 2 * leg, height - top)))
-    elif piece.type == "shelf":
-        board, side = 0.03, 0.02
-        for i, surface in enumerate(piece.surface_heights()):
-            boxes.append((f"board{i}", (0.0, 0.0, surface - board / 2), (length, width, board)))
-        for i, sy in enumerate((1, -1)):
-            boxes.append((f"side{i}", (0.0, sy * (width / 2 - side / 2), height / 2), (length, side, height)))
-        boxes.append(("back", (-length / 2 + side / 2, 0.0, height / 2), (side, width, height)))
-    else:  # counter, cabinet: solid
-        boxes.append(("body", (0.0, 0.0, height / 2), (length, width, height)))
-    return boxes
-
-
 def wall_boxes(scenario: Scenario) -> list[tuple[Vec3, Vec3]]:
     """(centre, full size) of each wall box: the segments of sim/mjcf.py's wall_segments, door openings cut."""
     walls = scenario.walls
@@ -429,7 +407,7 @@ def scenario_to_sdf(scenario: Scenario, robot_uri: str | None = None) -> str:
         _sub(model, "static", "true")
         _sub(model, "pose", _pose(piece.pose[0], piece.pose[1], 0.0, yaw=piece.pose[2]))
         link = _sub(model, "link", name="link")
-        for name, center, size in furniture_boxes(piece):
+        for name, center, size in piece.boxes():
             _shape(link, name, "box", size, _rgba(piece.color), _pose(*center))
 
     for obj in scenario.objects:

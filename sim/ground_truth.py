@@ -8,6 +8,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
+from perception.semantic_map import furniture_attributes
 from sim.simulator import Simulator
 
 NS = 1_000_000_000
@@ -49,7 +50,7 @@ def ground_truth_graph(sim: Simulator) -> SceneGraph:
         graph.objects[piece.id] = _fixed(
             piece.id, piece.name, ObjectKind.FURNITURE, center, piece.pose[2], piece.size, stamp_ns
         )
-        graph.objects[piece.id].attributes["type"] = piece.type
+        graph.objects[piece.id].attributes.update(furniture_attributes(piece))
     specs = {o.id: o for o in scenario.all_objects()}
     relations = [Relation(p.id, Predicate.PART_OF, p.room) for p in scenario.furniture]
     for object_id, pose in sim.object_poses().items():

@@ -201,29 +201,11 @@ def _add_walls(world: ET.Element, scenario: Scenario) -> None:
 
 def _add_furniture(world: ET.Element, piece: Furniture) -> None:
     x, y, yaw = piece.pose
-    length, width, height = piece.size
     body = ET.SubElement(world, "body", name=f"furniture/{piece.id}", pos=_fmt(x, y, 0), quat=_quat_z(yaw))
     common = {"rgba": _rgba(piece.color), "contype": str(STATIC), "conaffinity": str(ROBOT | OBJECT)}
-
-    def box(name: str, center: tuple[float, float, float], half: tuple[float, float, float]) -> None:
+    for name, center, size in piece.boxes():
+        half = (size[0] / 2, size[1] / 2, size[2] / 2)
         _geom(body, f"furniture/{piece.id}/{name}", type="box", pos=_fmt(*center), size=_fmt(*half), **common)
-
-    if piece.type in ("table", "desk"):
-        top = 0.04
-        box("top", (0, 0, height - top / 2), (length / 2, width / 2, top / 2))
-        leg = 0.025
-        for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
-            center = (sx * (length / 2 - 0.05), sy * (width / 2 - 0.05), (height - top) / 2)
-            box(f"leg{i}", center, (leg, leg, (height - top) / 2))
-    elif piece.type == "shelf":
-        board, side = 0.03, 0.02
-        for i, surface in enumerate(piece.surface_heights()):
-            box(f"board{i}", (0, 0, surface - board / 2), (length / 2, width / 2, board / 2))
-        for i, sy in enumerate((1, -1)):
-            box(f"side{i}", (0, sy * (width / 2 - side / 2), height / 2), (length / 2, side / 2, height / 2))
-        box("back", (-length / 2 + side / 2, 0, height / 2), (side / 2, width / 2, height / 2))
-    else:  # counter, cabinet: solid
-        box("body", (0, 0, height / 2), (length / 2, width / 2, height / 2))
 
 
 def _add_object(world: ET.Element, obj: SceneObjectSpec, position: tuple[float, float, float], yaw: float) -> None:

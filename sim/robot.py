@@ -44,11 +44,13 @@ CONTROLLERS: dict[str, tuple[str, ...]] = {
     "head_controller": ("joint_head_pan", "joint_head_tilt"),
 }
 
-# Where each joint starts: arm stowed low and retracted, gripper open, head looking ahead and down.
+# Where each joint starts: arm stowed low and retracted with the gripper turned forward over the
+# base (inside its footprint, so nothing sticks out while it drives), gripper open, head looking
+# ahead and down.
 HOME: dict[str, float] = {
     "joint_lift": 0.6,
     "joint_arm": 0.0,
-    "joint_wrist_yaw": 0.0,
+    "joint_wrist_yaw": math.pi / 2,
     "joint_gripper": 0.10,
     "joint_head_pan": 0.0,
     "joint_head_tilt": -0.5,

@@ -67,6 +67,8 @@ class SimulatedRobot(RobotInterface):
         for object_id, pose in self.sim.object_poses().items():
             if object_id in on_furniture or object_id not in self.sim.present or pose[2, 3] > FLOOR_OBJECT_MAX_Z:
                 continue
+            if self.sim.holding(object_id):  # it goes where the robot goes
+                continue
             spec = next(o for o in self.sim.scenario.all_objects() if o.id == object_id)
             half = np.array(spec.size[:2]) / 2
             corners = np.array([[sx, sy] for sx in np.linspace(-1, 1, 5) for sy in np.linspace(-1, 1, 5)]) * half

@@ -153,6 +153,29 @@ class Furniture(_Model):
             return [self.size[2] * (i + 1) / self.shelves for i in range(self.shelves)]
         return [self.size[2]]
 
+    def boxes(self) -> list[tuple[str, tuple[float, float, float], tuple[float, float, float]]]:
+        """The solid boxes the piece is built of (the simulators build exactly these): name, centre
+        and full size in its own frame (origin on the floor under its centre, x along its length).
+        A shelf is open at its front (+x) and closed by a back and two sides."""
+        length, width, height = self.size
+        boxes: list[tuple[str, tuple[float, float, float], tuple[float, float, float]]] = []
+        if self.type in ("table", "desk"):
+            top, leg = 0.04, 0.025
+            boxes.append(("top", (0.0, 0.0, height - top / 2), (length, width, top)))
+            for i, (sx, sy) in enumerate(((1, 1), (1, -1), (-1, 1), (-1, -1))):
+                center = (sx * (length / 2 - 0.05), sy * (width / 2 - 0.05), (height - top) / 2)
+                boxes.append((f"leg{i}", center, (2 * leg, 2 * leg, height - top)))
+        elif self.type == "shelf":
+            board, side = 0.03, 0.02
+            for i, surface in enumerate(self.surface_heights()):
+                boxes.append((f"board{i}", (0.0, 0.0, surface - board / 2), (length, width, board)))
+            for i, sy in enumerate((1, -1)):
+                boxes.append((f"side{i}", (0.0, sy * (width / 2 - side / 2), height / 2), (length, side, height)))
+            boxes.append(("back", (-length / 2 + side / 2, 0.0, height / 2), (side, width, height)))
+        else:  # counter, cabinet: solid
+            boxes.append(("body", (0.0, 0.0, height / 2), (length, width, height)))
+        return boxes
+
 
 class OnFurniture(_Model):
     """A placement on a piece of furniture: offset from its centre in its own frame, surface index."""

@@ -59,15 +59,25 @@ def reach_poses(
     yaw_samples: int = 32,
     arm_samples: int = 7,
     arm_margin: float = 0.03,
+    arm_heading: float | None = None,
+    max_skew: float = math.pi / 12,
 ) -> list[Pose2D]:
     """Base poses that put the target on the arm's line within reach, best first.
 
     Samples ``yaw_samples`` headings and ``arm_samples`` extensions kept ``arm_margin`` inside the
     joint's range; keeps poses whose base cell has clearance >= robot_radius and whose arm does not
-    cross a wall. Sorted by closeness to the preferred extension, then by clearance.
+    cross a wall. Sorted by closeness to the preferred extension, then by clearance. With
+    ``arm_heading`` (map radians) only poses whose arm points within ``max_skew`` of it.
     """
+    directions = None if arm_heading is None else (np.array([arm_heading]), max_skew)
     return _best_reach_poses(
-        grid, np.asarray([target_xy], dtype=np.float64), robot_radius, yaw_samples, arm_samples, arm_margin
+        grid,
+        np.asarray([target_xy], dtype=np.float64),
+        robot_radius,
+        yaw_samples,
+        arm_samples,
+        arm_margin,
+        arm_directions=directions,
     )
 
 

@@ -99,7 +99,9 @@ def path_blocked(
     grid: OccupancyGrid, points: Sequence[tuple[float, float]], robot_radius: float, from_xy: tuple[float, float]
 ) -> float | None:
     """Metres along the path, from the point nearest ``from_xy``, to the first forbidden cell on it
-    (clearance below ``robot_radius``, or off the grid); None when the rest of the path is free."""
+    (clearance below ``robot_radius``, or off the grid); None when the rest of the path is free.
+    A robot that stands in the forbidden zone (parked beside furniture) may leave it: forbidden
+    cells from where it is up to START_SNAP_M along the path do not count, as in plan_path."""
     path = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(path) == 0:
         return None
@@ -114,7 +116,9 @@ def path_blocked(
     nearest = int(np.argmin(((projections - here) ** 2).sum(axis=1)))
     remaining = np.vstack([projections[nearest], path[nearest + 1 :]])
     samples, distances = _sample_polyline(remaining, grid.resolution / 2)
-    blocked = np.flatnonzero(grid.clearance_at(samples) < robot_radius)
+    forbidden = grid.clearance_at(samples) < robot_radius
+    leaving = np.logical_and.accumulate(forbidden) & (distances <= START_SNAP_M)
+    blocked = np.flatnonzero(forbidden & ~leaving)
     return float(distances[blocked[0]]) if len(blocked) else None
 
 

@@ -21,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from perception.scene_graph import ObjectKind, SceneGraph, SceneObject
+from perception.scene_graph import PARTS_ATTRIBUTE, ObjectKind, PartBox, SceneGraph, SceneObject, parse_parts
 
 FloatArray = npt.NDArray[np.float64]
 Volume = npt.NDArray[np.float32]
@@ -143,6 +143,9 @@ class SceneItem:
     """An object as composition sees it: an oriented box (yaw about z) and a few facts.
 
     ``kind`` is ``"object"`` or ``"furniture"`` (from the scene graph), informational only.
+    ``parts``, when given, are the solid boxes the item is made of (a table's top and legs, a
+    shelf's boards, sides and back): centre and full size in the item's own frame (origin at
+    its centre, x along its yaw). Obstacles are their parts; everything else uses the box.
     """
 
     id: str
@@ -152,6 +155,7 @@ class SceneItem:
     yaw: float = 0.0
     fragile: bool = False
     kind: str = "object"
+    parts: tuple[PartBox, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -164,8 +168,15 @@ class SceneItem:
             raise ValueError(f"yaw of {self.id!r} must be finite")
         center.flags.writeable = False
         size.flags.writeable = False
+        parts = tuple(
+            (_vector3(c, f"a part centre of {self.id!r}"), _vector3(s, f"a part size of {self.id!r}"))
+            for c, s in self.parts
+        )
+        if any(min(s) <= 0.0 for _, s in parts):
+            raise ValueError(f"parts of {self.id!r} need positive sizes")
         object.__setattr__(self, "center", center)
         object.__setattr__(self, "size", size)
+        object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "yaw", float(self.yaw))
 
     @property
@@ -198,6 +209,24 @@ class SceneItem:
         extent = np.array([c * hx + s * hy, s * hx + c * hy, hz]) + margin
         return self.center - extent, self.center + extent
 
+    def solids(self) -> list[SceneItem]:
+        """The solid boxes of the item: its parts placed in the map frame, or the item itself."""
+        if not self.parts:
+            return [self]
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return [
+            SceneItem(
+                id=f"{self.id}/{index}",
+                label=self.label,
+                center=self.center + np.array([c * x - s * y, s * x + c * y, z]),
+                size=np.array(size),
+                yaw=self.yaw,
+                fragile=self.fragile,
+                kind=self.kind,
+            )
+            for index, ((x, y, z), size) in enumerate(self.parts)
+        ]
+
 
 def items_from_scene_graph(
     graph: SceneGraph | Iterable[SceneObject],
@@ -209,7 +238,8 @@ def items_from_scene_graph(
 
     Sizes that are zero (or missing) on an axis get ``default_size``; yaw comes from the orientation
     quaternion; an object is fragile when its attributes say ``fragile: true`` or its ``material`` is
-    glass, ceramic, porcelain or crystal.
+    glass, ceramic, porcelain or crystal. A node's ``parts`` attribute (perception.scene_graph.format_parts)
+    becomes the item's parts; one that does not parse leaves the item a solid box.
     """
     objects = graph.objects.values() if isinstance(graph, SceneGraph) else graph
     items = []
@@ -232,9 +262,18 @@ def items_from_scene_graph(
                 yaw=_yaw_from_quaternion(orientation) if np.any(orientation != 0.0) else 0.0,
                 fragile=fragile,
                 kind=ObjectKind(obj.kind).name.lower(),
+                parts=_parts_of(obj),
             )
         )
     return items
+
+
+def _parts_of(obj: SceneObject) -> tuple[PartBox, ...]:
+    text = obj.attributes.get(PARTS_ATTRIBUTE, "")
+    try:
+        return tuple(parse_parts(text)) if text.strip() else ()
+    except ValueError:
+        return ()  # the whole box is the safe reading
 
 
 def workspace_around(

@@ -237,13 +237,14 @@ def obstacle_zone(
     cloud: npt.ArrayLike | None = None,
     cloud_margin: float = 0.05,
 ) -> BoolVolume:
-    """Voxels within each obstacle's margin of its box, and within ``cloud_margin`` of a cloud point."""
+    """Voxels within each obstacle's margin of its solid boxes, and within ``cloud_margin`` of a cloud point."""
     zone = dilate(grid, cloud_occupancy(grid, cloud), cloud_margin)
     for item, margin in obstacles:
-        found = item_distance(grid, item, margin)
-        if found is not None:
-            window, distance = found
-            zone[window] |= distance <= margin + 1e-9
+        for solid in item.solids():
+            found = item_distance(grid, solid, margin)
+            if found is not None:
+                window, distance = found
+                zone[window] |= distance <= margin + 1e-9
     return zone
 
 
@@ -283,10 +284,11 @@ def avoidance_map(
 def obstacle_cores(
     grid: VoxelGrid, items: Sequence[SceneItem], cloud: npt.ArrayLike | None = None, core_margin: float = 0.01
 ) -> BoolVolume:
-    """Impassable voxels: each item's box and each cloud point, grown by ``core_margin``."""
+    """Impassable voxels: each item's solid boxes and each cloud point, grown by ``core_margin``."""
     cores = dilate(grid, cloud_occupancy(grid, cloud), core_margin)
     for item in items:
-        cores |= item_mask(grid, item, core_margin)
+        for solid in item.solids():
+            cores |= item_mask(grid, solid, core_margin)
     return cores
 
 

@@ -16,18 +16,29 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
-from control.arm import JointTrajectoryPlan
-from control.manip_skills import ArmSkill, ManipulationSettings, PickSkill, PlaceSkill, simplify, to_base, to_map
+from control.arm import ArmJoints, JointTrajectoryPlan, forward
+from control.manip_skills import (
+    ArmSkill,
+    ManipulationSettings,
+    PickSkill,
+    PlaceSkill,
+    clear_height,
+    headroom,
+    simplify,
+    to_base,
+    to_map,
+)
 from control.nav_skills import GotoSkill, RobotSkill
 from control.navigation.approach import Pose2D
 from control.navigation.grid import OccupancyGrid
-from control.robot import RobotInterface
+from control.robot import BasePose, RobotInterface
 from control.skills import SkillErrorCode, SkillResult, load_catalog
 from perception.scene_graph import SceneGraph
+from planning.value_maps import SceneItem
 from robot_agent.paths import config_file
 from sim.robot_interface import LockstepContext, SimulatedRobot
 from sim.scenario import load_scenario
-from sim.simulator import Simulator
+from sim.simulator import Simulator, TrajectoryPoint
 
 CATALOG = load_catalog(config_file("skills.yaml"))
 ARM_JOINTS = ("joint_lift", "joint_arm", "joint_wrist_yaw")
@@ -225,3 +236,122 @@ def test_simplify_keeps_the_corners_and_the_shape() -> None:
     wiggly = corner + np.random.default_rng(0).normal(0.0, 0.002, corner.shape)
     kept = simplify(wiggly, 0.01)
     assert kept[0] == 0 and kept[-1] == len(wiggly) - 1 and len(kept) < len(wiggly)
+
+
+# --- where PICK used to fail: a hand under a table's top, a shelf, a long thing across the arm ---
+
+
+def hand_in_map(sim: Simulator) -> np.ndarray:
+    joints = sim.joint_positions()
+    arm = ArmJoints(joints["joint_lift"], joints["joint_arm"], joints["joint_wrist_yaw"])
+    return np.asarray(forward(arm, sim.base_pose()).position)
+
+
+def test_pick_starts_with_the_hand_out_under_the_tables_top_and_brings_it_out_before_rising() -> None:
+    sim = Simulator(load_scenario("kitchen"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    assert run_skill(robot, context, "GOTO", {"target": "red_apple"}).success
+    # The gripper turned out sideways at 0.6 m: it reaches in under the kitchen table's top (0.71 to 0.75 m).
+    sim.follow_trajectory(
+        "arm_controller",
+        list(ARM_JOINTS),
+        [TrajectoryPoint(1.5, {**dict.fromkeys(ARM_JOINTS, 0.0), "joint_lift": 0.6})],
+    )
+    sim.advance(2.0)
+    table = next(f for f in sim.scenario.furniture if f.id == "kitchen_table")
+    hand = hand_in_map(sim)
+    assert abs(hand[0] - table.pose[0]) < table.size[0] / 2 and abs(hand[1] - table.pose[1]) < table.size[1] / 2
+    assert hand[2] < table.size[2] - 0.04  # under the top
+    skill = PickSkill(CATALOG["PICK"], robot)
+    result = skill.execute(skill.spec.bind({"object": "red_apple"}), context)
+    assert result.success, result.error_msg
+    assert sim.holding("red_apple")
+    start = skill.last_paths[0].waypoints[0]  # the first planned move starts from over the top
+    assert start[2] > table.size[2]
+
+
+def test_pick_reaches_between_a_shelfs_boards_from_its_open_side() -> None:
+    sim = Simulator(load_scenario("kitchen"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    assert run_skill(robot, context, "GOTO", {"target": "blue_bottle"}).success
+    before = {o: sim.object_pose(o)[:3, 3].copy() for o in ("blue_bottle", "green_box")}
+    result = run_skill(robot, context, "PICK", {"object": "blue_bottle"})
+    assert result.success, result.error_msg
+    assert sim.holding("blue_bottle") and not sim.evaluate("on(blue_bottle, pantry_shelf)")
+    assert sim.object_pose("blue_bottle")[2, 3] > before["blue_bottle"][2] + 0.03  # lifted under the board above
+    assert math.dist(sim.object_pose("green_box")[:3, 3], before["green_box"]) < 0.005  # its neighbour untouched
+
+
+def test_a_long_thing_lying_across_the_arm_is_refused_untouched() -> None:
+    sim = Simulator(load_scenario("kitchen"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    assert run_skill(robot, context, "GOTO", {"target": "yellow_banana"}).success
+    before = sim.object_pose("yellow_banana")[:3, 3].copy()
+    result = run_skill(robot, context, "PICK", {"object": "yellow_banana"})
+    assert result.error_code == SkillErrorCode.NO_GRASP
+    assert "0.18 m wide across the fingers" in result.error_msg and "0.04 m at its narrowest" in result.error_msg
+    assert "no spot from which the arm reaches along it" in result.error_msg  # along the counter, out of reach
+    assert math.dist(sim.object_pose("yellow_banana")[:3, 3], before) < 0.002
+
+
+def test_pick_goes_round_to_the_end_of_a_long_thing_lying_across_the_arm() -> None:
+    sim = Simulator(load_scenario("office"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    assert run_skill(robot, context, "GOTO", {"target": "red_stapler"}).success
+    stapler = sim.object_pose("red_stapler")
+    stapler_axis = math.atan2(stapler[1, 0], stapler[0, 0])  # 16 cm long, lying along the desk
+    result = run_skill(robot, context, "PICK", {"object": "red_stapler"})
+    assert result.success, result.error_msg
+    assert sim.holding("red_stapler")
+    arm_heading = sim.base_pose()[2] - math.pi / 2  # the arm reaches out along base_link -y
+    assert abs(math.sin(arm_heading - stapler_axis)) < math.sin(math.radians(20))  # the arm along it
+
+
+def test_a_thing_held_low_is_not_an_obstacle_in_the_robots_way() -> None:
+    sim = Simulator(load_scenario("apartment"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    assert run_skill(robot, context, "GOTO", {"target": "red_cup"}).success
+    assert run_skill(robot, context, "PICK", {"object": "red_cup"}).success
+    assert sim.holding("red_cup") and sim.object_pose("red_cup")[2, 3] < 0.6  # off the coffee table, low
+    obstacles, static = robot.obstacle_map(), robot.static_map()
+    assert obstacles is not None and static is not None
+    assert np.array_equal(obstacles.occupied, static.occupied)
+
+
+def test_place_takes_a_smaller_inset_where_the_base_stopped_a_little_short() -> None:
+    sim = Simulator(load_scenario("kitchen"))
+    skill = PlaceSkill(CATALOG["PLACE"], SimulatedRobot(sim))
+    graph = SimulatedRobot(sim).scene()
+    assert graph is not None
+    counter = graph.objects["counter"]  # x from 1.0 to 4.0; the arm's line lies at the base's x + 0.07 facing -x
+    for inside, expected in ((0.09, True), (0.04, False)):
+        pose = BasePose(1.0 + inside - 0.07, 2.9, math.pi, sim.time)
+        point = skill.place_point(counter, pose, held_below_hand=0.05, held_half=0.04)
+        assert isinstance(point, np.ndarray) == expected, (inside, point)
+
+
+def test_clear_height_is_the_lowest_clear_one_at_or_above_the_goal() -> None:
+    top = SceneItem("top", "table", np.array([0.0, 0.0, 0.73]), np.array([1.0, 1.0, 0.04]))
+    board = SceneItem("board", "shelf", np.array([0.0, 0.0, 1.1]), np.array([1.0, 1.0, 0.03]))
+    footprint = (np.array([-0.1, -0.1]), np.array([0.1, 0.1]))
+    clear = functools.partial(clear_height, footprint=footprint, height_range=(0.15, 1.1), below=0.05, above=0.05)
+    assert clear([top], goal=0.6) == pytest.approx(0.6)  # under the top, with room to spare
+    assert clear([top], goal=0.72) == pytest.approx(0.80)  # the top is in the way: over it
+    assert clear([top, board], goal=0.9) == pytest.approx(0.9)  # between the top and the board
+    assert clear([top, board], goal=1.05) == pytest.approx(1.035)  # under the board: the highest clear one
+    far = (np.array([2.0, 2.0]), np.array([2.2, 2.2]))
+    assert clear_height([top], far, (0.15, 1.1), 0.72, 0.05, 0.05) == pytest.approx(0.72)  # not over it
+    assert clear([SceneItem("wall", "wall", np.array([0.0, 0.0, 0.6]), np.array([0.1, 0.1, 1.2]))], goal=0.7) is None
+
+
+def test_headroom_is_the_gap_to_the_board_over_the_thing() -> None:
+    bottle = SceneItem("bottle", "bottle", np.array([0.0, 0.0, 0.91]), np.array([0.07, 0.07, 0.22]))
+    shelf = SceneItem(
+        "shelf",
+        "shelf",
+        np.array([0.0, 0.0, 0.6]),
+        np.array([0.4, 1.0, 1.2]),
+        parts=(((0.0, 0.0, 0.185), (0.4, 1.0, 0.03)), ((0.0, 0.0, 0.585), (0.4, 1.0, 0.03))),  # tops at 0.8, 1.2
+    )
+    assert headroom(bottle, [bottle, shelf]) == pytest.approx(1.17 - 1.02)
+    assert headroom(bottle, [bottle]) == math.inf

@@ -206,6 +206,16 @@ def test_path_blocked_finds_a_new_obstacle_on_the_remaining_path() -> None:
     assert path_blocked(changed, path.points, ROBOT_RADIUS, (5.5, 2.0)) is None  # already past it
 
 
+def test_a_robot_parked_in_the_forbidden_zone_is_not_blocked_by_it() -> None:
+    _, grid = world("kitchen")
+    start = (1.5, 0.2)  # 0.15 m from the wall's face: closer than the robot's radius
+    path = plan_path(grid, start, (4.0, 2.0))
+    assert path_blocked(grid, path.points, ROBOT_RADIUS, start) is None
+    ahead = np.asarray(path.points[-1])
+    changed = grid.with_obstacles([ahead])  # a new obstacle at the goal still counts
+    assert path_blocked(changed, path.points, ROBOT_RADIUS, start) is not None
+
+
 # --- pure pursuit ---
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from perception.scene_graph import ObjectKind, SceneGraph, SceneObject
+from perception.scene_graph import PARTS_ATTRIBUTE, ObjectKind, SceneGraph, SceneObject, format_parts, parse_parts
+from perception.semantic_map import furniture_attributes
 from planning.value_maps import (
     DEFAULT_PLANNER,
     PLANNERS,
@@ -37,6 +38,7 @@ from planning.value_maps import (
     workspace_around,
 )
 from planning.value_maps.planners import hits
+from sim.scenario import Furniture
 
 # A 0.8 m cube of 40^3 voxels (2 cm) for most tests; one test runs on the default 100^3.
 GRID = VoxelGrid((0.0, -0.4, 0.4), (0.8, 0.4, 1.2), (40, 40, 40))
@@ -133,6 +135,57 @@ def test_items_from_the_scene_graph() -> None:
     assert items["glass_1"].fragile and not items["table_1"].fragile
     assert items["glass_1"].size == pytest.approx([0.05, 0.05, 0.05])
     assert items["table_1"].kind == "furniture"
+
+
+def shelf_node(parts: bool = True) -> SceneObject:
+    """A shelf 0.3 m deep, open at +x, with boards at 0.4 and 0.8 m, as the semantic map gives it."""
+    piece = Furniture(id="shelf", room="r", type="shelf", pose=(0.4, 0.0, 0.0), size=(0.3, 0.6, 0.8), shelves=2)
+    attributes = furniture_attributes(piece)
+    if not parts:
+        del attributes[PARTS_ATTRIBUTE]
+    return SceneObject(
+        "shelf",
+        "shelf",
+        kind=ObjectKind.FURNITURE,
+        position=np.array([0.4, 0.0, 0.4]),
+        size=np.array(piece.size),
+        attributes=attributes,
+    )
+
+
+def test_parts_come_from_the_scene_graph_and_stand_where_the_simulator_builds_them() -> None:
+    (shelf,) = items_from_scene_graph([shelf_node()])
+    solids = shelf.solids()
+    assert len(solids) == 5  # two boards, two sides, the back
+    assert [round(s.top, 3) for s in solids[:2]] == [0.4, 0.8]
+    assert solids[-1].center[0] == pytest.approx(0.26)  # the back closes the -x side
+    turned = SceneItem(
+        "t", "t", np.array([1.0, 1.0, 0.5]), np.ones(3), yaw=math.pi / 2, parts=(((0.2, 0.0, 0.1), (0.1, 0.1, 0.1)),)
+    )
+    assert turned.solids()[0].center == pytest.approx([1.0, 1.2, 0.6])
+    (solid,) = items_from_scene_graph([shelf_node(parts=False)])
+    assert solid.solids() == [solid]
+    broken = SceneObject(
+        "b", "b", kind=ObjectKind.FURNITURE, size=np.ones(3), attributes={PARTS_ATTRIBUTE: "0 0 0 1 1"}
+    )
+    assert items_from_scene_graph([broken])[0].parts == ()  # unreadable parts: the whole box
+    boxes = [((0.0, -0.1, 0.25), (0.3, 0.02, 0.5))]
+    assert parse_parts(format_parts(boxes)) == boxes
+    with pytest.raises(ValueError, match="positive size"):
+        parse_parts("0 0 0 1 0 1")
+
+
+def test_the_hand_reaches_between_a_shelfs_boards_from_its_open_side() -> None:
+    start, goal = np.array([0.75, 0.0, 0.6]), np.array([0.42, 0.0, 0.6])
+    spec = {"affordance": {"point": goal.tolist(), "tolerance": 0.015}, "avoid_margin": 0.04}
+    maps = compose(spec, GRID, items_from_scene_graph([shelf_node()]))
+    assert not maps.sample("impassable", goal) and maps.sample("impassable", np.array([0.4, 0.0, 0.785]))
+    path = plan_search(maps, start)
+    assert path.success, path.reason
+    assert np.all(path.waypoints[:, 2] > 0.45) and np.all(path.waypoints[:, 2] < 0.75)  # between the boards
+    solid = compose(spec, GRID, items_from_scene_graph([shelf_node(parts=False)]))
+    assert solid.sample("impassable", np.array([0.45, 0.0, 0.6]))  # a solid box: the inside is cut off
+    assert not plan_search(solid, start).success
 
 
 # ------------------------------------------------------------------------------------------------
