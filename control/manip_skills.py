@@ -53,7 +53,7 @@ from control.nav_skills import NavigationSettings, RobotSkill, furniture_of
 from control.navigation.approach import Pose2D, arm_extension_over, reach_poses
 from control.robot import BasePose, PoseNavigator, RobotInterface
 from control.skills import Feedback, Skill, SkillContext, SkillErrorCode, SkillResult, SkillSpec
-from perception.scene_graph import ObjectKind, SceneObject
+from perception.scene_graph import ObjectKind, ObjectState, SceneObject
 from planning.value_maps import (
     DEFAULT_PLANNER,
     PLANNERS,
@@ -655,6 +655,16 @@ class PickSkill(ArmSkill):
         reasons: list[str] = []
         for attempt in range(1, settings.grasp_attempts + 1):
             node = self._object_node(object_id)
+            if node.state == ObjectState.MISSING:  # its last spot looked empty: look again before giving up
+                looked_at = context.now()
+                x, y, z = (float(v) for v in node.position)
+                self.look_at_point((x, y, z), context)
+                seen = self.seen_since(context, object_id, looked_at)
+                if seen is None or seen.state == ObjectState.MISSING:
+                    return SkillResult.failure(
+                        SkillErrorCode.NOT_FOUND, f"{object_id} is no longer where it was last seen"
+                    )
+                node = seen
             pose, grasp, wrist, item = self._aim(node, context)
             across = width_across_fingers(item, wrist)
             if across > GRIPPER_OPEN >= min(item.size[:2]) and self._stand_along(node, context):

@@ -49,6 +49,9 @@ class TrackerSettings:
     moved_hold_s: float = 30.0  # how long "moved" is reported
     merge_distance_m: float = 0.05  # same label and colour this close: one object
     tentative_timeout_s: float = 3.0  # an unconfirmed track not seen again for this long is dropped
+    # An object not detected where it should be in view loses belief and becomes missing (the scene
+    # graph filtering of dynamic scenes); off, objects stay where last seen (a benchmark ablation).
+    negative_evidence: bool = True
 
 
 @dataclass
@@ -157,7 +160,8 @@ class Tracker:
                 track = self._create(observation, stamp)
                 result.created.append(track.id)
         for track, view in zip(tracks, views, strict=True):
-            if track.id not in matched_tracks and view is not None and self._negative_evidence(track, view, stamp):
+            unseen = track.id not in matched_tracks and self.settings.negative_evidence
+            if unseen and view is not None and self._negative_evidence(track, view, stamp):
                 result.missing.append(track.id)
         result.removed += self._forget_tentative(stamp)
         result.removed += self._merge_duplicates(matched_tracks | set(result.created))

@@ -65,12 +65,17 @@ def _say(options: argparse.Namespace) -> int:
 
 
 def _demo(options: argparse.Namespace) -> int:
-    from robot_agent.demo import run_demo
+    from robot_agent.demo import main as demo_main
 
-    return run_demo(options.out)
+    return demo_main(["--out", str(options.out)])
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["bench"]:  # its own parser (robot_agent/bench.py)
+        from robot_agent.bench import main as bench_main
+
+        return bench_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="robot-agent", description="Run robot_agent and talk to it.")
     commands = parser.add_subparsers(dest="subcommand", required=True)
     up = commands.add_parser("up", help="start the whole stack (as bringup.launch.py does)")
@@ -86,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="the embedded world, the whole stack, two tasks and a report")
     demo.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder (default reports/demo)")
     demo.set_defaults(run=_demo)
-    options = parser.parse_args(argv)
+    commands.add_parser("bench", help="task scenarios through the whole stack (robot-agent bench --help)")
+    options = parser.parse_args(arguments)
     return int(options.run(options))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -47,6 +48,10 @@ KITCHEN_TASKS = (
 )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _confine_discovery() -> None:
     """Keep DDS on this machine unless the caller chose otherwise; a domain of the demo's own."""
     if not os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") and not os.environ.get("ROS_LOCALHOST_ONLY"):
@@ -64,6 +69,8 @@ def run_demo(out_dir: Path, world: str = "kitchen", tasks: tuple[DemoTask, ...] 
     from robot_agent.trial import TrialClient, TrialError
 
     start = time.monotonic()
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops the stack as Ctrl-C does
+        signal.signal(signal.SIGTERM, _interrupt)
 
     def say(text: str) -> None:
         print(f"[demo {time.monotonic() - start:6.1f} s] {text}", flush=True)
@@ -140,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="robot-agent demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports/demo"), help="report folder")
     options = parser.parse_args(argv)
-    return run_demo(options.out)
+    try:
+        return run_demo(options.out)
+    except KeyboardInterrupt:
+        print("[demo] interrupted; the stack was stopped", flush=True)
+        return 130
 
 
 if __name__ == "__main__":

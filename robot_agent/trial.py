@@ -26,6 +26,7 @@ from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from robot_agent_interfaces.srv import CheckConditions, InjectEvent
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
+from std_srvs.srv import SetBool
 
 from perception.scene_graph import SceneGraph
 from planning.plan import AgentState, PlanStep, TaskErrorCode
@@ -56,6 +57,7 @@ class TrialClient:
         self._tasks: ActionClient = ActionClient(node, ExecuteTask, names.EXECUTE_TASK_ACTION)
         self._check: Client = node.create_client(CheckConditions, names.SIM_CHECK_SERVICE)
         self._inject: Client = node.create_client(InjectEvent, names.SIM_INJECT_EVENT_SERVICE)
+        self._pause_camera: Client = node.create_client(SetBool, names.SIM_PAUSE_CAMERA_SERVICE)
         sensor_qos = QoSPresetProfiles.SENSOR_DATA.value
         node.create_subscription(Image, "/camera/color/image_raw", self._on_image, sensor_qos)
         node.create_subscription(Odometry, "/odom", self._on_odom, 10)
@@ -141,6 +143,12 @@ class TrialClient:
         if not response.success:
             raise TrialError(f"/sim/inject_event: {response.error_msg}")
         return str(response.description)
+
+    def pause_camera(self, paused: bool, timeout_s: float = 10.0) -> None:
+        """Silence the simulated camera (a failing driver), or let it publish again."""
+        response = self._call(self._pause_camera, SetBool.Request(data=paused), timeout_s, "/sim/pause_camera")
+        if not response.success:
+            raise TrialError(f"/sim/pause_camera: {response.message}")
 
     def _call(self, client: Any, request: Any, timeout_s: float, what: str) -> Any:
         if not client.wait_for_service(timeout_sec=timeout_s):

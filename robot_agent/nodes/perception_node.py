@@ -35,6 +35,7 @@ from perception.query import query
 from perception.scene_graph import ObjectKind, Predicate, SceneGraph
 from perception.semantic_map import EMPTY_MAP, load_semantic_map
 from perception.sync import StampSynchronizer
+from perception.tracker import TrackerSettings
 from robot_agent import names
 from robot_agent.conversions import (
     ImageConversionError,
@@ -80,7 +81,14 @@ class PerceptionNode(Node):
             semantic_map = load_semantic_map(map_file) if map_file else EMPTY_MAP
         except ScenarioError as error:
             raise ValueError(f"map_file: {error}") from None
-        self._perception = Perception(make_detector(detector_name, **detector_options), semantic_map)
+        dynamic = p(
+            "dynamic_filtering", True, "Mark objects missing when their spot is seen empty; off: last-seen only"
+        )
+        self._perception = Perception(
+            make_detector(detector_name, **detector_options),
+            semantic_map,
+            tracker_settings=TrackerSettings(negative_evidence=bool(dynamic)),
+        )
         if self._state_file:
             self._restore()
         self._uses_oracle = detector_name == "sim_oracle"

@@ -4,7 +4,8 @@ Publishes what a real robot's drivers publish: colour, aligned depth (32FC1 metr
 camera_info, /odom, /tf and /tf_static, /joint_states, and /clock (run the other nodes with
 use_sim_time). Follows /cmd_vel and JointTrajectory on the arm, gripper and head controllers.
 Sim-only: ground truth on /sim/ground_truth, the oracle segmentation on /sim/oracle/segmentation,
-and the services /sim/reset, /sim/inject_event and /sim/check (task conditions against the true state).
+and the services /sim/reset, /sim/inject_event, /sim/check (task conditions against the true state)
+and /sim/pause_camera (std_srvs/SetBool: the camera goes silent, as a failing driver would).
 
 Physics runs in its own thread (real time, or faster with real_time_factor), the camera in
 another (it owns the OpenGL context); the executor serves subscriptions and services.
@@ -35,6 +36,7 @@ from robot_agent_interfaces.srv import CheckConditions, InjectEvent, ResetSimula
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Header
+from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 
 from perception.geometry import invert, make_transform
@@ -133,6 +135,8 @@ class SimNode(Node):
         self.create_service(ResetSimulation, names.SIM_RESET_SERVICE, self._on_reset, callback_group=commands)
         self.create_service(InjectEvent, names.SIM_INJECT_EVENT_SERVICE, self._on_inject_event, callback_group=commands)
         self.create_service(CheckConditions, names.SIM_CHECK_SERVICE, self._on_check, callback_group=commands)
+        self._camera_paused = threading.Event()
+        self.create_service(SetBool, names.SIM_PAUSE_CAMERA_SERVICE, self._on_pause_camera, callback_group=commands)
 
         self._publish_static_transforms()
         self._physics_thread = threading.Thread(
@@ -269,9 +273,18 @@ class SimNode(Node):
         response.success = True
         return response
 
+    def _on_pause_camera(self, request: SetBool.Request, response: SetBool.Response) -> Any:
+        if request.data:
+            self._camera_paused.set()
+        else:
+            self._camera_paused.clear()
+        response.success, response.message = True, "camera paused" if request.data else "camera publishing"
+        self.get_logger().info(response.message)
+        return response
+
     def _on_check(self, request: CheckConditions.Request, response: CheckConditions.Response) -> Any:
         def check() -> tuple[list[bool], tuple[float, float, float]]:
-            return [self._sim.evaluate(text) for text in request.conditions], self._sim.base_pose()
+            return [bool(self._sim.evaluate(text)) for text in request.conditions], self._sim.base_pose()
 
         try:
             holds, (x, y, yaw) = self._in_physics_thread(check)
@@ -400,6 +413,9 @@ class SimNode(Node):
                 if not self._frame_requested.wait(0.1):
                     continue
                 self._frame_requested.clear()
+                if self._camera_paused.is_set():  # a camera that went silent (/sim/pause_camera)
+                    self._camera_idle.set()
+                    continue
                 with self._lock:
                     data = self._render_data
                     if renderer is None or model is not self._render_data_model:

@@ -19,7 +19,7 @@ from perception.query import query, relevant_subgraph
 from perception.scene_graph import ObjectState, Predicate
 from perception.semantic_map import load_semantic_map
 from perception.sync import StampSynchronizer
-from perception.tracker import Tracker
+from perception.tracker import Tracker, TrackerSettings
 from sim.camera import CameraRenderer
 from sim.scenario import AtTime, MoveEvent, OnFurniture, load_scenario, parse_scenario
 from sim.simulator import Simulator, TrajectoryPoint
@@ -188,6 +188,25 @@ def test_moved_object_goes_missing_and_is_refound_with_the_same_id(
     assert graph.relations_of(red_cup.id, Predicate.ON)[0].object_id == "kitchen_table"
     answer = query(graph, "where is the red cup", round(sim.time * 1e9))
     assert answer.objects[0].id == red_cup.id and "kitchen table" in answer.sentence
+
+
+def test_without_negative_evidence_a_moved_object_stays_where_it_was_last_seen(
+    kitchen_view: tuple[Simulator, Callable[[], RGBDFrame]],
+) -> None:
+    """The benchmark's no-filtering ablation: no belief is lost where an object is not seen."""
+    sim, frame = kitchen_view
+    perception = Perception(Oracle(), load_semantic_map("kitchen"), TrackerSettings(negative_evidence=False))
+    for _ in range(4):
+        sim.advance(0.2)
+        perception.process(frame())
+    red_cup = next(t for t in perception.tracker.confirmed() if t.true_id == "red_cup")
+    seen_at = red_cup.position().copy()
+    sim.apply_event(MoveEvent(action="move", object="red_cup", to=OnFurniture(on="kitchen_table"), when=AtTime(at=0)))
+    for _ in range(5):
+        sim.advance(0.2)
+        perception.process(frame())
+    assert red_cup.state != ObjectState.MISSING
+    assert np.linalg.norm(red_cup.position() - seen_at) < 0.02
 
 
 def test_graph_persists_and_restores_with_the_same_ids(
