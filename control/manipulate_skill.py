@@ -277,6 +277,10 @@ class ManipulateSkill(PickSkill):
         above = hand_goal + np.array([0.0, 0.0, 0.05])
         above[2] = min(above[2], self.geometry.lift_range[1] - 1e-3)
         extra = self._arm_spec(spec, base_items)
+        (held_item,) = items_in_base(items_from_scene_graph([node]), pose)
+        held_below = max(float(node.size[2]) / 2, self.manipulation.finger_half_height)  # PICK grips mid-height
+        # From the stowed carry pose: up inside the base's footprint, then out (no move starts under a top).
+        self.reach_out(wrist, float(above[2]), base_items, context, f"carrying {doing}", held_item, held_below)
         self.planned_move(above, wrist, base_items, context, f"carrying {doing}", extra)
         slow = self.manipulation.approach_speed * spec.velocity.scale
         self.move_through([hand_goal], wrist, context, f"lowering {object_id}", slow)
