@@ -9,7 +9,7 @@ help:
 	@echo "make demo    run the main job (sets up first)"
 	@echo "make test    lint, type-check and run all tests (sets up first)"
 	@echo "make setup   install everything into .venv and build the interfaces (idempotent)"
-	@echo "make bench   benchmarks (results in reports/bench/)"
+	@echo "make bench   benchmarks, the whole-stack task suite included (results in reports/bench/)"
 	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
 
 setup:
@@ -37,6 +37,11 @@ bench: setup
 	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_plan_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_bench.py --worlds kitchen office apartment --out reports/bench
+	@$(IN_ENV) robot-agent bench --scenarios benchmarks/scenarios --out reports/bench/tasks/offline
+	@$(IN_ENV) robot-agent bench --scenarios benchmarks/scenarios --kinds moved --ablation no_filtering \
+		--out reports/bench/tasks/offline_no_filtering
+	@$(IN_ENV) robot-agent bench --scenarios benchmarks/scenarios --kinds moved,reliability --ablation no_replanning \
+		--out reports/bench/tasks/offline_no_replanning
 
 clean:
 	rm -rf build install log

@@ -13,7 +13,7 @@ cd "$ROOT"
 VENV=${VENV:-$ROOT/.venv}
 STAMPS=$VENV/.robot_agent
 LOGS=$ROOT/build/setup-logs
-TOTAL_STEPS=7
+TOTAL_STEPS=8
 STEP_NO=0
 STEP_NAME="start"
 CHECK_ONLY=0
@@ -258,6 +258,25 @@ fi
 (unset ROBOT_AGENT_SKIP_INSTALL_SPACE; source "$ROOT/scripts/env.sh" &&
   "$VENV/bin/python" -c 'import rclpy, robot_agent_interfaces.msg, tf2_msgs.msg, robot_agent, perception, planning, control') ||
   die "The environment does not import rclpy, the interfaces and robot_agent; see the messages above."
+
+# ---------------------------------------------------------------------------------------------
+step "Python 3.10 for the core's unit tests (robots run Humble on 3.10; skipped without a 3.10)"
+PY310=""
+for candidate in "$HOME"/.pyenv/versions/3.10.*/bin/python /usr/bin/python3.10 "$(command -v python3.10 || true)"; do
+  if [[ -x "$candidate" ]] && "$candidate" -c 'import venv' >/dev/null 2>&1; then PY310=$candidate; break; fi
+done
+VENV310="$ROOT/.venv-py310"
+CORE_HASH="$(hash_of requirements/core-py310.txt)"
+if [[ -z "$PY310" ]]; then
+  note "no Python 3.10 here: scripts/test.sh runs the core's unit tests under $PY_VERSION only"
+elif stamp_matches core-py310 "$CORE_HASH" && [[ -x "$VENV310/bin/python" ]]; then
+  note "up to date ($VENV310)"
+elif would "create $VENV310 with $PY310 and install requirements/core-py310.txt"; then :
+else
+  run_logged venv-py310 "$PY310" -m venv "$VENV310"
+  run_logged pip-core-py310 "$VENV310/bin/python" -m pip install --progress-bar off -r requirements/core-py310.txt
+  write_stamp core-py310 "$CORE_HASH"
+fi
 
 if ((CHECK_ONLY)); then
   if ((${#PENDING[@]})); then

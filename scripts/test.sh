@@ -26,5 +26,13 @@ for version in 3.10 3.12; do
   fi
 done
 
+section "Core unit tests under Python 3.10 (scripts/core-tests-py310.txt)"
+if [[ -x .venv-py310/bin/python ]]; then
+  mapfile -t core_tests < <(grep -v '^#' scripts/core-tests-py310.txt | grep -v '^$')
+  PYTHONPATH="$PWD" .venv-py310/bin/python -m pytest -q -p no:cacheprovider "${core_tests[@]}"
+else
+  echo "no .venv-py310 (no Python 3.10 on this machine): skipped"
+fi
+
 section "pytest (unit, ros, e2e)"
 python -m pytest "$@"

@@ -24,9 +24,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.scenario import Event, Scenario, ScenarioError, load_scenario, load_yaml, parse_condition, parse_scenario
+from sim.scenario import (
+    Event,
+    Scenario,
+    ScenarioError,
+    Task,
+    load_scenario,
+    load_yaml,
+    parse_condition,
+    parse_scenario,
+)
 
 TaskKind = Literal["single", "multi_step", "lookalike", "moved", "hidden", "refuse", "infeasible", "reliability"]
 REFUSALS = ("refuse", "infeasible")
@@ -57,21 +66,12 @@ class Disturbance(_Model):
     malformed: list[str] = []  # commands sent first: each must be refused with a reason, nothing may crash
 
 
-class SuiteTask(_Model):
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
-    kind: TaskKind = "single"
-    command: str = Field(min_length=1)
-    success: list[str] = Field(min_length=1)
-    timeout_s: float = Field(300.0, gt=0.0)
-    events: list[Event] = []
-    disturbance: Disturbance | None = None
+class SuiteTask(Task):
+    """A scenario's task (id, command, success conditions, timeout) with its own events and disturbance."""
 
-    @field_validator("success")
-    @classmethod
-    def _conditions(cls, conditions: list[str]) -> list[str]:
-        for condition in conditions:
-            parse_condition(condition)
-        return conditions
+    kind: TaskKind = "single"  # type: ignore[assignment]  # the scenario's kinds and "reliability"
+    events: list[Event] = Field(default_factory=list)
+    disturbance: Disturbance | None = None
 
     @model_validator(mode="after")
     def _reliability_has_a_disturbance(self) -> SuiteTask:
