@@ -386,7 +386,9 @@ class Simulator:
         local_x, local_y = c * dx + s * dy, -s * dx + c * dy
         if abs(local_x) > piece.size[0] / 2 or abs(local_y) > piece.size[1] / 2:
             return False
-        bottom = position[2] - obj.size[2] / 2
+        # Lowest point of its bounding box as it lies now: a carton that tipped over still rests on the table.
+        rotation = self.object_pose(first)[:3, :3]
+        bottom = position[2] - float(np.abs(rotation[2, :]) @ (np.asarray(obj.size, dtype=np.float64) / 2))
         return any(-0.03 <= bottom - h <= 0.05 for h in piece.surface_heights())
 
     # --- internals ---------------------------------------------------------------------------

@@ -43,6 +43,22 @@ def test_object_dropped_above_a_table_comes_to_rest_on_it() -> None:
             assert sim.evaluate(f"on({obj.id}, {obj.place.on})"), obj.id
 
 
+def test_a_tall_object_that_tipped_over_still_rests_on_the_table() -> None:
+    document = load_scenario("kitchen").model_dump(mode="json")
+    table = next(f for f in document["furniture"] if f["id"] == "kitchen_table")
+    document["objects"].append(
+        {"id": "carton", "label": "juice carton", "color": "orange", "shape": "box", "size": [0.07, 0.07, 0.2],
+         "mass": 0.5, "place": {"position": [table["pose"][0] - 0.4, table["pose"][1] - 0.2, 0.9]}},
+    )  # fmt: skip
+    sim = Simulator(parse_scenario(document))
+    address = sim._object_qpos["carton"]
+    sim.data.qpos[address + 3 : address + 7] = (np.cos(np.pi / 4), np.sin(np.pi / 4), 0.0, 0.0)  # on its side
+    sim.advance(2.0)
+    lying = sim.object_pose("carton")
+    assert lying[2, 3] == pytest.approx(0.75 + 0.035, abs=0.01)  # its 7 cm side down
+    assert sim.evaluate("on(carton, kitchen_table)") and not sim.evaluate("on(carton, counter)")
+
+
 def test_base_drives_the_commanded_distance_and_stops_on_command_timeout() -> None:
     sim = kitchen(pose=[1.0, 2.5, 0.0])
     for _ in range(20):  # 0.25 m/s for 2 s, commands at 10 Hz
