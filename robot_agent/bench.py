@@ -30,7 +30,7 @@ from robot_agent.bringup import BringupError, load_params_file, plan_bringup
 from robot_agent.paths import config_file
 from robot_agent.report import StepRecord, error_name
 from sim.scenario import ScenarioError
-from sim.suite import LoadedSuite, SuiteTask, load_suites, wilson_interval
+from sim.suite import Flood, LoadedSuite, SuiteTask, load_suites, wilson_interval
 
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "none": {},
@@ -90,9 +90,7 @@ class TaskBench:
     def run(self, loaded: LoadedSuite, task: SuiteTask) -> TaskOutcome:
         import rclpy
         from rclpy.node import Node
-        from std_msgs.msg import String
 
-        from robot_agent import names
         from robot_agent.ros_wait import BackgroundSpinner
         from robot_agent.runner import Supervisor, node_command, write_params_file
         from robot_agent.trial import TrialClient, TrialError
@@ -127,23 +125,11 @@ class TaskBench:
             try:
                 client = TrialClient(node)
                 client.wait_ready(STARTUP_TIMEOUT_S)
+                accepted: list[str] = []  # malformed commands that were not refused
                 if disturbance is not None:
-                    for text in disturbance.malformed:
-                        answer = client.run(text, [], 60.0, frames=False)
-                        refused = not answer.agent_success and bool(answer.error_msg)
-                        code = error_name(answer.error_code)
-                        outcome.notes.append(f"{text[:24]!r}: {'refused' if refused else 'NOT refused'} ({code})")
-                        if not refused:
-                            outcome.reason = f"malformed command {text[:24]!r} was not refused"
+                    accepted = self._send_malformed(client, disturbance.malformed, outcome)
                     if disturbance.flood is not None:
-                        flood = disturbance.flood
-                        publisher = node.create_publisher(String, names.COMMAND_TOPIC, 1000)
-                        count = round(flood.rate_hz * flood.duration_s)
-                        started = time.monotonic()
-                        for index in range(count):
-                            publisher.publish(String(data=flood.command))
-                            threading.Event().wait(max(0.0, started + (index + 1) / flood.rate_hz - time.monotonic()))
-                        outcome.notes.append(f"flooded {count} commands in {time.monotonic() - started:.1f} s")
+                        self._flood(node, disturbance.flood, outcome)
 
                 disturbed = threading.Event()
 
@@ -181,8 +167,9 @@ class TaskBench:
                     reported = "offline" in (result.summary + result.error_msg)
                     outcome.notes.append("fallback reported" if reported else "fallback NOT reported")
                     outcome.success = outcome.success and reported
-                if disturbance is not None and disturbance.malformed and outcome.reason.startswith("malformed"):
+                if accepted:
                     outcome.success = False
+                    outcome.reason = f"malformed commands were not refused: {', '.join(repr(a[:24]) for a in accepted)}"
             except (TrialError, BringupError) as error:
                 outcome.reason = f"{type(error).__name__}: {error}"
             finally:
@@ -191,13 +178,44 @@ class TaskBench:
                 rclpy.try_shutdown(context=context)
                 supervisor.stop()
         died = list(supervisor.died)
-        for name in killed:
-            died.remove(name)
+        for name in killed:  # the one killed on purpose; a second death of it still counts
+            if name in died:
+                died.remove(name)
         outcome.nodes_died = died
         if died:
             outcome.success = False
             outcome.reason = f"{', '.join(died)} died; {outcome.reason}"
         return outcome
+
+    @staticmethod
+    def _send_malformed(client: Any, texts: Sequence[str], outcome: TaskOutcome) -> list[str]:
+        """Send each text as a command; the ones the agent did not refuse with a reason."""
+        accepted = []
+        for text in texts:
+            answer = client.run(text, [], 60.0, frames=False)
+            refused = not answer.agent_success and bool(answer.error_msg)
+            outcome.notes.append(
+                f"{text[:24]!r}: {'refused' if refused else 'NOT refused'} ({error_name(answer.error_code)})"
+            )
+            if not refused:
+                accepted.append(text)
+        return accepted
+
+    @staticmethod
+    def _flood(node: Any, flood: Flood, outcome: TaskOutcome) -> None:
+        """Publish ``flood.rate_hz`` commands a second on the command topic for ``flood.duration_s``."""
+        from std_msgs.msg import String
+
+        from robot_agent import names
+
+        publisher = node.create_publisher(String, names.COMMAND_TOPIC, 1000)
+        count = round(flood.rate_hz * flood.duration_s)
+        started = time.monotonic()
+        pace = threading.Event()  # never set: waits keep the rate
+        for index in range(count):
+            publisher.publish(String(data=flood.command))
+            pace.wait(max(0.0, started + (index + 1) / flood.rate_hz - time.monotonic()))
+        outcome.notes.append(f"flooded {count} commands in {time.monotonic() - started:.1f} s")
 
     def _restart(self, supervisor: Any, name: str, command: list[str], after_s: float, outcome: TaskOutcome) -> None:
         import signal
