@@ -97,6 +97,7 @@ class ManipulationSettings:
     path_tolerance_rad: float = 0.15
     joint_states_timeout_s: float = 1.5  # joint states older than this stop the motion (they come late under load)
     tracker_tolerance: float = 0.08  # m: the graph's object this near the hand counts as moving with it
+    perceived_size_slack: float = 0.03  # PICK tries objects up to this much wider than the open gripper
     scene_wait_s: float = 2.0  # for a graph newer than the end of the motion (tracker checks)
     stow_wrist_yaw: float = math.pi / 2  # the gripper points forward, over the base, when stowed
     travel_clearance: float = 0.03  # m: the gripper turns out from the stowed pose this clear of everything
@@ -670,7 +671,10 @@ class PickSkill(ArmSkill):
             if across > GRIPPER_OPEN >= min(item.size[:2]) and self._stand_along(node, context):
                 pose, grasp, wrist, item = self._aim(node, context)
                 across = width_across_fingers(item, wrist)
-            if across > GRIPPER_OPEN:  # too wide any way, or a long thing lying across the arm from every spot
+            # Too wide any way, or a long thing lying across the arm from every spot. Sizes measured from
+            # depth run a few centimetres large (a flat sponge's edges blur into the table): within that
+            # slack a grasp is tried, and the finger check says whether it held.
+            if across > GRIPPER_OPEN + settings.perceived_size_slack:
                 narrowest = float(min(item.size[:2]))
                 along = "; there is no spot from which the arm reaches along it" if narrowest <= GRIPPER_OPEN else ""
                 return SkillResult.failure(

@@ -70,8 +70,10 @@ class TaskOutcome:
 
 
 def _params_file(folder: Path, ablation: str) -> Path:
-    """The bundled params with the ablation's changes."""
+    """The bundled params with the ablation's changes; perception keeps its graph in a file, as on a
+    robot (config/profiles), so a restarted perception node resumes it."""
     parameters = load_params_file(config_file("robot_agent.yaml"))
+    parameters.setdefault("perception", {})["state_file"] = str(folder / "scene_graph.json")
     for node, changes in ABLATIONS[ablation].items():
         parameters.setdefault(node, {}).update(changes)
     path = folder / "params.yaml"

@@ -20,6 +20,7 @@ from sim.mjcf import build_mjcf, placement_of, storage_slot
 from sim.scenario import (
     AtTime,
     Event,
+    Furniture,
     Holding,
     MoveEvent,
     RemoveEvent,
@@ -371,19 +372,20 @@ class Simulator:
         if name == "in":
             room = next((r for r in self.scenario.rooms if r.id == second), None)
             return room is not None and room.contains(position[0], position[1])
+        piece = next((f for f in self.scenario.furniture if f.id == second), None)
         if name in ("at", "near"):
-            target = self.position_of(second)
             radius = 1.0 if name == "at" else 0.5
+            if piece is not None:  # from furniture's edge: a robot beside a long table is at it
+                local_x, local_y = _in_footprint_frame(piece, position)
+                outside = np.maximum(np.abs([local_x, local_y]) - np.asarray(piece.size[:2]) / 2, 0.0)
+                return float(np.hypot(*outside)) <= radius
+            target = self.position_of(second)
             return target is not None and math.hypot(*(position[:2] - target[:2])) <= radius
         # on(x, furniture): resting within the footprint, just above one of its surfaces
-        piece = next((f for f in self.scenario.furniture if f.id == second), None)
         if piece is None or first not in self._object_body:
             return False
         obj = next(o for o in self.scenario.all_objects() if o.id == first)
-        fx, fy, fyaw = piece.pose
-        c, s = math.cos(fyaw), math.sin(fyaw)
-        dx, dy = position[0] - fx, position[1] - fy
-        local_x, local_y = c * dx + s * dy, -s * dx + c * dy
+        local_x, local_y = _in_footprint_frame(piece, position)
         if abs(local_x) > piece.size[0] / 2 or abs(local_y) > piece.size[1] / 2:
             return False
         # Lowest point of its bounding box as it lies now: a carton that tipped over still rests on the table.
@@ -427,6 +429,14 @@ class Simulator:
         self.data.qpos[address + 3 : address + 7] = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
         velocity = self._object_qvel[object_id]
         self.data.qvel[velocity : velocity + 6] = 0.0
+
+
+def _in_footprint_frame(piece: Furniture, position: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """A map point in the frame of a piece of furniture's footprint (its centre, its yaw)."""
+    fx, fy, fyaw = piece.pose
+    c, s = math.cos(fyaw), math.sin(fyaw)
+    dx, dy = float(position[0]) - fx, float(position[1]) - fy
+    return c * dx + s * dy, -s * dx + c * dy
 
 
 def _xyzw(wxyz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -13,7 +13,8 @@ A suite file (benchmarks/scenarios/*.yaml, or any folder given to ``robot-agent 
           - {action: move, object: red_cup, to: {on: kitchen_table}, when: {robot_near: red_cup, distance: 1.5}}
         disturbance: {kill_node: perception, at_step: 1}  # reliability scenarios (see Disturbance)
 
-Refuse and infeasible tasks succeed when the agent refuses and every condition still holds. Plain
+Refuse and infeasible tasks, and tasks with ``expect: not_done``, succeed when the agent declines
+with a reason and every condition still holds. Plain
 Python: robot_agent/bench.py runs the tasks on the stack.
 """
 
@@ -70,6 +71,8 @@ class SuiteTask(Task):
     """A scenario's task (id, command, success conditions, timeout) with its own events and disturbance."""
 
     kind: TaskKind = "single"  # type: ignore[assignment]  # the scenario's kinds and "reliability"
+    # not_done: the task cannot be done (its object is gone); the agent must end it with a reason.
+    expect: Literal["done", "not_done"] = "done"
     events: list[Event] = Field(default_factory=list)
     disturbance: Disturbance | None = None
 
@@ -81,7 +84,8 @@ class SuiteTask(Task):
 
     @property
     def expect_refusal(self) -> bool:
-        return self.kind in REFUSALS
+        """Success is the agent declining (a refusal, or a failure with its reason) while the conditions hold."""
+        return self.kind in REFUSALS or self.expect == "not_done"
 
 
 class Suite(_Model):

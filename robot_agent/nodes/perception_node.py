@@ -57,6 +57,7 @@ from sim.scenario import NAMED_COLORS, ScenarioError
 NS = 1_000_000_000
 TF_RETRY_S = 0.01
 QUERIES_TOPIC = "/perception/queries"
+STATE_SAVE_PERIOD_S = 2.0  # how often the graph is written to state_file
 
 
 class PerceptionNode(Node):
@@ -127,6 +128,8 @@ class PerceptionNode(Node):
         )
         self.create_timer(self._publish_period, self._on_publish_timer)
         self.create_timer(1.0, self._publish_diagnostics)
+        if self._state_file:  # also while running: a node that is killed resumes from the last save
+            self.create_timer(STATE_SAVE_PERIOD_S, self._save)
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._process_frames, name="perception", daemon=True)
         self._worker.start()

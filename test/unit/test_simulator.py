@@ -43,6 +43,15 @@ def test_object_dropped_above_a_table_comes_to_rest_on_it() -> None:
             assert sim.evaluate(f"on({obj.id}, {obj.place.on})"), obj.id
 
 
+def test_at_furniture_is_measured_from_its_footprint() -> None:
+    # The dining table is 1.6 m long: beside its end the robot is 1.25 m from its centre, 0.45 m from it.
+    beside = kitchen(pose=[7.0 + 0.8 + 0.45, 1.8, 3.14])
+    assert beside.evaluate("at(robot, dining_table)") and beside.evaluate("near(robot, dining_table)")
+    far = kitchen(pose=[8.6, 0.4, 3.14])  # 0.8 m past its end, 0.95 m in front of it
+    assert not far.evaluate("at(robot, dining_table)") and not far.evaluate("near(robot, dining_table)")
+    assert far.evaluate("in(robot, dining_room)")
+
+
 def test_a_tall_object_that_tipped_over_still_rests_on_the_table() -> None:
     document = load_scenario("kitchen").model_dump(mode="json")
     table = next(f for f in document["furniture"] if f["id"] == "kitchen_table")

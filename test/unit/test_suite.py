@@ -27,7 +27,10 @@ def test_the_bundled_suite_has_every_kind_over_the_built_in_worlds() -> None:
     assert any(d.model_unreachable for d in reliability)
     assert any(d.flood is not None and d.flood.rate_hz == 100 and d.flood.duration_s == 5 for d in reliability)
     assert any(d.malformed for d in reliability)
-    assert all(task.expect_refusal == (task.kind in ("refuse", "infeasible")) for task in tasks)
+    assert all(
+        task.expect_refusal == (task.kind in ("refuse", "infeasible") or task.expect == "not_done") for task in tasks
+    )
+    assert [t.id for t in tasks if t.expect == "not_done"] == ["kitchen_sponge_removed"]
 
 
 def test_a_task_gets_the_world_with_its_own_events_only() -> None:
