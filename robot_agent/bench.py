@@ -118,13 +118,13 @@ class TaskBench:
         killed: list[str] = []
         with (folder / "nodes.log").open("w") as log:
             supervisor = Supervisor(out=log)
-            for name, command in commands.items():
-                supervisor.start(name, command)
             context = rclpy.Context()
             rclpy.init(context=context)
             node = Node(f"bench_{os.getpid()}", context=context)
             spinner = BackgroundSpinner(node, context=context, num_threads=4)
-            try:
+            try:  # from the first node started: whatever happens (Ctrl-C too), the stack is stopped
+                for name, command in commands.items():
+                    supervisor.start(name, command)
                 client = TrialClient(node)
                 client.wait_ready(STARTUP_TIMEOUT_S)
                 accepted: list[str] = []  # malformed commands that were not refused
