@@ -186,11 +186,8 @@ class Agent:
                 )
             kept = [*plan[:index], step]
             # An object whose last spot was seen empty is searched for first; GOTO and PICK then use where it is.
-            searches = (
-                [PlanStep(0, "FIND", {"object": lost}) for lost in _lost_objects(step, graph)]
-                if ("FIND" in catalog)
-                else []
-            )
+            lost = _lost_objects(step, graph) if "FIND" in catalog else []
+            searches = [PlanStep(0, "FIND", {"object": object_id}) for object_id in lost]
             fresh = [_described(s, grounder) for s in [*searches, *replanned.steps]]
             for offset, new_step in enumerate(fresh):
                 new_step.index = len(kept) + offset
