@@ -67,7 +67,7 @@ from planning.value_maps import (
     spec_from_model,
     spec_from_phrases,
 )
-from planning.value_maps.sources import MODEL_ATTEMPTS
+from planning.value_maps.sources import MODEL_ATTEMPTS, resolve_references
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,7 @@ def checked_spec(text: str, object_id: str, items: Sequence[SceneItem]) -> dict[
         return SkillResult.failure(
             SkillErrorCode.INVALID_ARGUMENTS, f"the value-map spec is invalid: {'; '.join(error.problems)}"
         )
-    problems = []
-    named: dict[str, SceneItem] = {}
-    for path, name in spec.object_references():
-        found = resolve(items, name)
-        if isinstance(found, str):
-            problems.append(f"at {path}: {found}")
-        else:
-            named[name] = found
+    named, problems = resolve_references(spec, items)
     if spec.moving is not None and spec.moving in named and named[spec.moving].id != object_id:
         problems.append(f"at $.moving: the object being moved is {object_id!r}, not {spec.moving!r}")
     target = spec.affordance.object

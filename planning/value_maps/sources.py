@@ -41,7 +41,14 @@ from planning.models.base import Message, ModelClient, ModelError, ModelRequest,
 from planning.offline import VERBS
 from planning.value_maps.compose import resolve
 from planning.value_maps.grid import SceneItem
-from planning.value_maps.spec import VALUE_MAP_SPEC_SCHEMA, Relation, RotationMode, SpecError, parse_spec
+from planning.value_maps.spec import (
+    VALUE_MAP_SPEC_SCHEMA,
+    Relation,
+    RotationMode,
+    SpecError,
+    ValueMapSpec,
+    parse_spec,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -460,10 +467,8 @@ def scene_prompt(items: Sequence[SceneItem], observer_yaw: float) -> str:
     return json.dumps({"view": view, "things": things}, separators=(",", ":"))
 
 
-def _check_names(data: Any, items: Sequence[SceneItem], moving_id: str | None) -> dict[str, Any]:
-    """The model's spec with ``moving`` set, or SpecError with every problem (schema, names, the moving object)."""
-    spec = parse_spec(data)
-    assert isinstance(data, dict)
+def resolve_references(spec: ValueMapSpec, items: Sequence[SceneItem]) -> tuple[dict[str, SceneItem], list[str]]:
+    """Every object a spec names, resolved among ``items``; and a problem per name that is not there."""
     problems = []
     named: dict[str, SceneItem] = {}
     for path, name in spec.object_references():
@@ -472,6 +477,14 @@ def _check_names(data: Any, items: Sequence[SceneItem], moving_id: str | None) -
             problems.append(f"at {path}: {found}")
         else:
             named[name] = found
+    return named, problems
+
+
+def _check_names(data: Any, items: Sequence[SceneItem], moving_id: str | None) -> dict[str, Any]:
+    """The model's spec with ``moving`` set, or SpecError with every problem (schema, names, the moving object)."""
+    spec = parse_spec(data)
+    assert isinstance(data, dict)
+    named, problems = resolve_references(spec, items)
     if spec.moving is not None and spec.moving in named and named[spec.moving].id != moving_id:
         carried = f"the object being moved is {moving_id!r}" if moving_id else "the gripper moves alone: leave it out"
         problems.append(f"at $.moving: {carried}, not {spec.moving!r}")

@@ -162,11 +162,16 @@ def test_a_failed_step_is_replanned_and_bad_or_unsafe_commands_run_nothing(robot
     robot.wait_response(lambda r: r.startswith("Done"))
     assert [g[0] for g in robot.goals] == ["GOTO", "PICK", "PICK"]  # still at the banana: only PICK again
     robot.goals.clear()
-    for text in ("", "x" * 3000, "throw the red cup at the window", "bring me the laptop"):
+    for text in ("", "x" * 3000, "throw the red cup at the window"):
         robot.responses.clear()
         robot.command(text)
         robot.wait_response(bool)
     assert robot.goals == []
+    # A thing never seen is searched for (FIND by name) before the agent says it does not know it.
+    robot.responses.clear()
+    robot.command("bring me the laptop")
+    robot.wait_response(lambda r: r.startswith("I do not know of any laptop"))
+    assert robot.goals == [("FIND", {"object": "laptop"})]
 
 
 def test_scene_text_is_data_not_instructions(robot: RobotDouble) -> None:
