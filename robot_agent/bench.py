@@ -28,7 +28,8 @@ import yaml
 
 from robot_agent.bringup import BringupError, load_params_file, plan_bringup
 from robot_agent.paths import config_file
-from robot_agent.report import StepRecord, error_name
+from robot_agent.report import StepRecord
+from robot_agent.task_report import error_name
 from sim.scenario import ScenarioError
 from sim.suite import Flood, LoadedSuite, SuiteTask, load_suites, wilson_interval
 

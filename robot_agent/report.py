@@ -22,7 +22,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from perception.scene_graph import ObjectKind, ObjectState, SceneGraph
-from planning.plan import PlanStep, StepStatus, TaskErrorCode
+from planning.plan import PlanStep, StepStatus
+from robot_agent.task_report import error_name
 from sim.scenario import Scenario
 from sim.snapshot import layout_axes
 
@@ -133,13 +134,6 @@ def _plan_lines(plan: Sequence[PlanStep]) -> list[str]:
         reason = f" ({step.error_msg})" if step.error_msg else ""
         lines.append(f"{step.index + 1}. `{step.skill}({arguments})`: {status}{reason}")
     return lines
-
-
-def error_name(code: int) -> str:
-    try:
-        return TaskErrorCode(code).name
-    except ValueError:
-        return f"error {code}"
 
 
 def write_report(
