@@ -40,6 +40,8 @@ class Detection:
     source: str  # the detector: "color", "sim_oracle", "open_vocab"
     attributes: dict[str, str] = field(default_factory=dict)  # e.g. {"color": "red"}
     true_id: str | None = None  # the simulator's object id (sim_oracle only; for evaluation)
+    # Every class that fits, with its score (the label's own included); empty: only ``label`` fits.
+    label_scores: dict[str, float] = field(default_factory=dict)
 
 
 class DetectorError(RuntimeError):

@@ -37,6 +37,11 @@ class Observation:
     attributes: dict[str, str] = field(default_factory=dict)
     points: Points = field(default_factory=lambda: np.zeros((0, 3)))
     true_id: str | None = None
+    label_scores: dict[str, float] = field(default_factory=dict)  # Detection.label_scores
+
+    def class_scores(self) -> dict[str, float]:
+        """Score per class that fits: the detector's alternatives, or just the label."""
+        return dict(self.label_scores) if self.label_scores else {self.label: self.score}
 
 
 @dataclass(frozen=True)
@@ -148,4 +153,5 @@ def measure(
         attributes=attributes,
         points=points,
         true_id=detection.true_id,
+        label_scores=dict(detection.label_scores),
     )

@@ -14,7 +14,7 @@ import numpy as np
 from perception.frame import Detector, RGBDFrame
 from perception.measure import MeasureSettings, Observation, measure, valid_depth
 from perception.relations import RelationKeeper
-from perception.scene_graph import ObjectKind, SceneGraph, SceneObject
+from perception.scene_graph import ObjectKind, Predicate, Relation, SceneGraph, SceneObject
 from perception.semantic_map import EMPTY_MAP, SemanticMap
 from perception.tracker import Track, Tracker, TrackerSettings, UpdateResult, track_covariances, track_positions
 
@@ -99,17 +99,30 @@ class Perception:
         graph = SceneGraph(frame_id="map", stamp_ns=self._last_stamp_ns, revision=self.revision)
         for node in self.semantic_map.nodes("map"):
             graph.objects[node.id] = node
-        objects = scene_objects(self.tracker.confirmed())
+        confirmed = self.tracker.confirmed()
+        objects = scene_objects(confirmed)
         for obj in objects:
             graph.objects[obj.id] = obj
         relations = self.relations.update(objects, self.semantic_map, self._viewpoint)
-        graph.relations = self.semantic_map.part_of() + relations
+        graph.relations = self.semantic_map.part_of() + relations + doubt_relations(confirmed)
         return graph
+
+
+def doubt_relations(tracks: list[Track]) -> list[Relation]:
+    """<sighting> possibly_same_as <known object> with the probability, between published tracks."""
+    published = {t.id for t in tracks}
+    return [
+        Relation(track.id, Predicate.POSSIBLY_SAME_AS, known_id, p)
+        for track in tracks
+        for known_id, p in sorted(track.doubts.items())
+        if known_id in published
+    ]
 
 
 def restore(perception: Perception, graph: SceneGraph) -> None:
     """Continue from a saved graph: its objects become tracks with the same ids."""
-    perception.tracker.restore([o for o in graph if o.kind == ObjectKind.OBJECT])
+    doubts = [r for r in graph.relations if r.predicate == Predicate.POSSIBLY_SAME_AS]
+    perception.tracker.restore([o for o in graph if o.kind == ObjectKind.OBJECT], doubts)
     perception.revision = graph.revision + 1
 
 

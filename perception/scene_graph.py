@@ -45,6 +45,7 @@ class Predicate(str, Enum):
     LEFT_OF = "left_of"
     RIGHT_OF = "right_of"
     PART_OF = "part_of"
+    POSSIBLY_SAME_AS = "possibly_same_as"  # two tracks that may be one object (confidence: the probability)
 
 
 def _zeros(*shape: int) -> Array:

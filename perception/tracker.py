@@ -2,18 +2,24 @@
 
 Motion: objects mostly stay put (a little diffusion); with a small rate a person moves one, which
 the filter represents by particles re-drawn anywhere in the mapped area. Measurement: a detection's
-estimated centre with noise growing with range. Association: label and colour must agree, then
-distance (Hungarian); a missing object may be re-found anywhere and keeps its id (marked moved).
-Negative evidence: an object not detected although the spot where it is believed to be is in view
-and not occluded (the depth image sees through to something behind it) loses confidence and, when
-its spot is seen empty, is marked missing.
+estimated centre with noise growing with range. Association: label (any class the
+track's accumulated evidence finds plausible) and colour must agree, then distance (Hungarian); a
+missing object may be re-found anywhere and keeps its id (marked moved). Negative evidence: an object
+not detected although the spot where it is believed to be is in view and not occluded (the depth
+image sees through to something behind it) loses confidence and, when its spot is seen empty, is
+marked missing.
+
+Identity through moves: a sighting that fits no track nearby but fits a known object elsewhere gets a
+track of its own that keeps a doubt, "possibly the same as" that object with a probability
+(perception/identity.py). The doubt ends when the evidence decides: the known object's spot seen
+empty (the two tracks become one, under the known id) or seen occupied (two objects).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -21,8 +27,18 @@ from scipy.optimize import linear_sum_assignment
 
 from perception.frame import RGBDFrame
 from perception.geometry import invert
+from perception.identity import (
+    SIMILAR_COLORS,
+    Belief,
+    Candidate,
+    IdentityPrior,
+    colors_fit,
+    moved_prior,
+    same_object_probabilities,
+    size_likelihood,
+)
 from perception.measure import Observation
-from perception.scene_graph import ObjectKind, ObjectState, SceneObject
+from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneObject
 
 Array = npt.NDArray[np.float64]
 NS = 1_000_000_000
@@ -31,6 +47,9 @@ MAX_CONFIDENCE = 0.95
 CONFIRM_HITS = 2
 SPOT_RADIUS_M = 0.15
 UNIFORM_BATCH = 4096  # detections before a new object counts (and is published): no ghosts from one bad frame
+LABEL_COST_M = 0.05  # association cost of a detection whose label is only a look-alike of the track's
+
+__all__ = ["SIMILAR_COLORS", "Track", "Tracker", "TrackerSettings", "UpdateResult"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,14 @@ class TrackerSettings:
     # An object not detected where it should be in view loses belief and becomes missing (the scene
     # graph filtering of dynamic scenes); off, objects stay where last seen (a benchmark ablation).
     negative_evidence: bool = True
+    # A sighting of a known kind far from every track is weighed as "that object, moved" against "a new
+    # one" (a possibly_same_as doubt until a look decides); off, it is a new object (a benchmark ablation).
+    identity_hypotheses: bool = True
+    # Label and colour from evidence summed over a track's life, look-alike classes associate; off, the
+    # label must match exactly and the first sighting names the colour (a benchmark ablation).
+    label_evidence: bool = True
+    label_switch_margin: float = 2.0  # log-evidence by which another class must lead to rename a track
+    identity: IdentityPrior = field(default_factory=IdentityPrior)
 
 
 @dataclass
@@ -72,6 +99,17 @@ class Track:
     hits: int = 1
     true_id: str | None = None  # the simulator's id of the last associated detection (evaluation)
     last_position: Array = field(default_factory=lambda: np.zeros(3))  # where it was last seen
+    label_belief: Belief = field(default_factory=lambda: Belief(2.0))
+    color_belief: Belief = field(default_factory=lambda: Belief(2.0))
+    doubts: dict[str, float] = field(default_factory=dict)  # id of a known object -> P(this is it, moved)
+    label_flips: int = 0
+
+    def __post_init__(self) -> None:
+        if self.label_belief.value is None:
+            self.label_belief.value = self.label
+        color = self.attributes.get("color")
+        if self.color_belief.value is None and color is not None:
+            self.color_belief.value = color
 
     @property
     def confirmed(self) -> bool:
@@ -113,10 +151,12 @@ class UpdateResult:
     moved: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    merged: dict[str, str] = field(default_factory=dict)  # removed track -> the known object it turned out to be
+    doubts_changed: bool = False  # a possibly_same_as doubt began or ended
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.moved or self.missing or self.removed)
+        return bool(self.created or self.moved or self.missing or self.removed or self.doubts_changed)
 
 
 class Tracker:
@@ -135,6 +175,7 @@ class Tracker:
         self._counters: dict[str, itertools.count[int]] = {}
         self._last_update_ns: int | None = None
         self._uniform_pool = np.zeros((0, 2))
+        self.seen_together: dict[str, int] = {}  # label -> most distinct objects of it known at once
 
     # --- the update of one frame -------------------------------------------------------------
 
@@ -159,10 +200,15 @@ class Tracker:
             if index not in matched_observations:
                 track = self._create(observation, stamp)
                 result.created.append(track.id)
+                if self.settings.identity_hypotheses:
+                    track.doubts = self._identity_doubts(track, observation, matched_tracks, stamp)
+                    result.doubts_changed |= bool(track.doubts)
         for track, view in zip(tracks, views, strict=True):
             unseen = track.id not in matched_tracks and self.settings.negative_evidence
             if unseen and view is not None and self._negative_evidence(track, view, stamp):
                 result.missing.append(track.id)
+        self._count_together(matched_tracks)
+        self._settle_doubts(matched_tracks, stamp, result)
         result.removed += self._forget_tentative(stamp)
         result.removed += self._merge_duplicates(matched_tracks | set(result.created))
         for track in self.tracks.values():
@@ -173,13 +219,16 @@ class Tracker:
     def confirmed(self) -> list[Track]:
         return [t for t in self.tracks.values() if t.confirmed]
 
-    def restore(self, objects: list[SceneObject]) -> None:
-        """Recreate tracks from saved scene objects (same ids), e.g. after a restart."""
+    def restore(self, objects: list[SceneObject], doubts: list[Relation] | None = None) -> None:
+        """Recreate tracks from saved scene objects (same ids), e.g. after a restart, and the
+        possibly_same_as doubts between them."""
+        margin = self.settings.label_switch_margin
         for obj in objects:
             if obj.kind != ObjectKind.OBJECT:
                 continue
             sigma = float(np.sqrt(max(np.trace(obj.covariance[:3, :3]) / 3, 1e-6)))
             n = self.settings.particles
+            color = obj.attributes.get("color")
             self.tracks[obj.id] = Track(
                 id=obj.id,
                 label=obj.label,
@@ -196,12 +245,18 @@ class Tracker:
                 state_since_ns=obj.last_seen_ns,
                 hits=CONFIRM_HITS,
                 last_position=obj.position.copy(),
+                label_belief=Belief(margin, {obj.label: margin}, obj.label),
+                color_belief=Belief(margin, {color: margin} if color else {}, color),
             )
             _, _, number = obj.id.rpartition("_")
             if number.isdigit():
                 counter = self._counters.get(obj.label)
                 start = max(int(number) + 1, next(counter) if counter else 1)
                 self._counters[obj.label] = itertools.count(start)
+        for relation in doubts or []:
+            sighting = self.tracks.get(relation.subject_id)
+            if relation.predicate == Predicate.POSSIBLY_SAME_AS and sighting and relation.object_id in self.tracks:
+                sighting.doubts[relation.object_id] = float(relation.confidence)
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -237,7 +292,12 @@ class Tracker:
         settings = self.settings
         observed = np.array([o.position for o in observations])
         distance = np.linalg.norm(positions[:, None, :] - observed[None, :, :], axis=2)
-        compatible = kinds_match(tracks, observations)
+        compatible = kinds_match(tracks, observations, self.settings.label_evidence)
+        if settings.label_evidence:
+            # Two things cannot be in one place: a sighting right where a track of its size and colour is,
+            # is that track whatever class this frame's detector thought (a partial view of a mug as a cup).
+            for row, column in zip(*np.nonzero((distance <= settings.merge_distance_m) & ~compatible), strict=True):
+                compatible[row, column] = same_place_fits(tracks[row], observations[column])
         # A track may take an observation elsewhere when it is lost, unsure, or its spot is in view:
         # seen through there, the object is not where it was believed to be.
         may_relocate = np.array(
@@ -251,6 +311,8 @@ class Tracker:
         cost = np.where(distance <= settings.gate_m, distance, NO_MATCH)
         relocate = settings.relocate_cost_m + 0.01 * distance
         cost = np.where((cost >= NO_MATCH) & may_relocate[:, None], relocate, cost)
+        if settings.label_evidence:
+            cost = cost + LABEL_COST_M * (1.0 - label_agreement(tracks, observations))
         cost = np.where(compatible, cost, NO_MATCH)
         rows, cols = linear_sum_assignment(cost)
         return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if cost[r, c] < NO_MATCH]
@@ -277,14 +339,131 @@ class Tracker:
         # Never certain: a belief of 1 could not be lowered by negative evidence.
         track.confidence = min(MAX_CONFIDENCE, track.confidence + (1.0 - track.confidence) * 0.5 * observation.score)
         track.true_id = observation.true_id
-        for key, value in observation.attributes.items():
-            track.attributes.setdefault(key, value)  # the first sighting names the colour; shading varies
+        self._observe_kind(track, observation)
         if moved_far and track.confirmed:
             track.set_state(ObjectState.MOVED, stamp)
             return True
         if track.state != ObjectState.MOVED:
             track.set_state(ObjectState.VISIBLE, stamp)
         return False
+
+    def _observe_kind(self, track: Track, observation: Observation) -> None:
+        """Label and colour from the evidence of every sighting; without label_evidence the first
+        sighting names the colour (shading varies) and the label never changes."""
+        if not self.settings.label_evidence:
+            for key, value in observation.attributes.items():
+                track.attributes.setdefault(key, value)
+            return
+        if track.label_belief.add(observation.class_scores()):
+            track.label_flips += 1
+        track.label = track.label_belief.value or track.label
+        color = observation.attributes.get("color")
+        if color is not None:
+            track.color_belief.add({color: observation.score})
+            track.attributes["color"] = track.color_belief.value or color
+        for key, value in observation.attributes.items():
+            if key != "color":
+                track.attributes.setdefault(key, value)
+
+    # --- identity through moves ------------------------------------------------------------------
+
+    def _identity_doubts(
+        self, track: Track, observation: Observation, matched: set[str], stamp: int
+    ) -> dict[str, float]:
+        """P(the new sighting is known object k, moved) for the known objects of its kind that were not
+        seen this frame (perception/identity.py); empty when it is plainly a new object."""
+        prior = self.settings.identity
+        gate = self.settings.gate_m
+        color = observation.attributes.get("color")
+        labels = set(observation.class_scores())
+        candidates = []
+        for known in self.tracks.values():
+            if known is track or known.id in matched or not known.confirmed or known.state == ObjectState.MISSING:
+                continue
+            if not labels & known.label_belief.plausible() or not colors_fit(color, known.attributes.get("color")):
+                continue
+            if float(np.linalg.norm(known.last_position - observation.position)) <= gate:
+                continue  # close by, it would have been associated: not a move
+            appearance = size_likelihood(observation.size, known.size, prior)
+            if color is not None and known.attributes.get("color") not in (None, color):
+                appearance *= prior.similar_color_likelihood
+            unseen_s = (stamp - known.last_seen_ns) / NS
+            candidates.append(
+                Candidate(known.id, moved_prior(known.confidence, unseen_s, self.settings.move_rate_per_s), appearance)
+            )
+        if not candidates:
+            return {}
+        together = self.seen_together.get(track.label, 1) >= 2
+        return same_object_probabilities(candidates, together, prior)
+
+    def _count_together(self, matched: set[str]) -> None:
+        """How many distinct objects of a kind were seen in one frame: two bananas at once means a second
+        banana is no surprise."""
+        counts: dict[str, int] = {}
+        for track_id in matched:
+            track = self.tracks.get(track_id)
+            if track is not None and track.confirmed:
+                counts[track.label] = counts.get(track.label, 0) + 1
+        for label, count in counts.items():
+            self.seen_together[label] = max(self.seen_together.get(label, 1), count)
+
+    def _settle_doubts(self, matched: set[str], stamp: int, result: UpdateResult) -> None:
+        """End the doubts the evidence decides: the known object seen at its spot (two objects) or its spot
+        seen empty (one object: the new track is merged into the known id)."""
+        for track in list(self.tracks.values()):
+            if not track.doubts or track.id not in self.tracks:
+                continue
+            for known_id in list(track.doubts):
+                known = self.tracks.get(known_id)
+                if known is None:
+                    del track.doubts[known_id]
+                    result.doubts_changed = True
+                elif known_id in matched:
+                    del track.doubts[known_id]  # the known object is seen apart from the sighting: two objects
+                    self.seen_together[track.label] = max(self.seen_together.get(track.label, 1), 2)
+                    result.doubts_changed = True
+            lost = [k for k in track.doubts if self.tracks[k].state == ObjectState.MISSING]
+            if lost:
+                known = self.tracks[max(lost, key=lambda k: track.doubts[k])]
+                self._merge_into(known, track, stamp)
+                result.moved.append(known.id)
+                result.removed.append(track.id)
+                result.merged[track.id] = known.id
+                result.doubts_changed = True
+        for track in self.tracks.values():  # the probabilities follow the known objects' beliefs
+            if track.doubts:
+                track.doubts = self._reweigh(track, stamp)
+
+    def _reweigh(self, track: Track, stamp: int) -> dict[str, float]:
+        prior = self.settings.identity
+        candidates = []
+        for known_id in track.doubts:
+            known = self.tracks[known_id]
+            moved = moved_prior(known.confidence, (stamp - known.last_seen_ns) / NS, self.settings.move_rate_per_s)
+            candidates.append(Candidate(known_id, moved, size_likelihood(track.size, known.size, prior)))
+        together = self.seen_together.get(track.label, 1) >= 2
+        weights = same_object_probabilities(candidates, together, replace(prior, link_threshold=0.0))
+        return {k: round(v, 3) for k, v in weights.items()}
+
+    def _merge_into(self, known: Track, sighting: Track, stamp: int) -> None:
+        """The sighting was the known object, moved: the known id takes over the sighting's belief."""
+        known.particles, known.weights = sighting.particles.copy(), sighting.weights.copy()
+        known.last_position = sighting.last_position.copy()
+        known.size, known.yaw = sighting.size.copy(), sighting.yaw
+        known.last_seen_ns = max(known.last_seen_ns, sighting.last_seen_ns)
+        known.confidence = max(sighting.confidence, 0.6)
+        known.hits += sighting.hits
+        known.true_id = sighting.true_id
+        known.label_belief.merge(sighting.label_belief)
+        known.color_belief.merge(sighting.color_belief)
+        known.label = known.label_belief.value or known.label
+        if known.color_belief.value is not None:
+            known.attributes["color"] = known.color_belief.value
+        known.set_state(ObjectState.MOVED, stamp)
+        for other in self.tracks.values():  # doubts about the sighting are doubts about the known object now
+            if sighting.id in other.doubts and other is not known:
+                other.doubts[known.id] = max(other.doubts.pop(sighting.id), other.doubts.get(known.id, 0.0))
+        del self.tracks[sighting.id]
 
     def _spot_views(self, tracks: list[Track], frame: RGBDFrame) -> list[_SpotView | None]:
         """For each track: which particles the camera sees through to, or None when none is in the image."""
@@ -375,6 +554,11 @@ class Tracker:
                 continue
             older.hits += newer.hits
             older.last_seen_ns = max(older.last_seen_ns, newer.last_seen_ns)
+            older.label_belief.merge(newer.label_belief)
+            older.color_belief.merge(newer.color_belief)
+            for known_id, p in newer.doubts.items():
+                if known_id != older.id:
+                    older.doubts[known_id] = max(p, older.doubts.get(known_id, 0.0))
             removed.append(newer.id)
         for track_id in removed:
             del self.tracks[track_id]
@@ -403,7 +587,14 @@ class Tracker:
             state_since_ns=stamp,
             true_id=observation.true_id,
             last_position=observation.position.copy(),
+            label_belief=Belief(self.settings.label_switch_margin, value=observation.label),
+            color_belief=Belief(self.settings.label_switch_margin, value=observation.attributes.get("color")),
         )
+        if self.settings.label_evidence:
+            track.label_belief.add(observation.class_scores())
+            color = observation.attributes.get("color")
+            if color is not None:
+                track.color_belief.add({color: observation.score})
         self.tracks[track_id] = track
         return track
 
@@ -428,10 +619,6 @@ class Tracker:
         indices = np.minimum(np.searchsorted(np.cumsum(track.weights), positions), n - 1)
         track.particles = track.particles[indices] + self._rng.normal(0.0, sigma / 4, (n, 3))
         track.weights = np.full(n, 1.0 / n)
-
-
-# Colours that shading or a detector may confuse; other colour pairs are different objects.
-SIMILAR_COLORS = ({"orange", "brown"}, {"white", "gray"}, {"gray", "black"}, {"red", "pink"}, {"yellow", "orange"})
 
 
 def track_positions(tracks: list[Track]) -> Array:
@@ -474,29 +661,65 @@ def track_covariances(tracks: list[Track]) -> npt.NDArray[np.float64]:
     return np.asarray(np.matmul((weights[:, :, None] * centred).transpose(0, 2, 1), centred), dtype=np.float64)
 
 
-def kinds_match(tracks: list[Track], observations: list[Observation]) -> npt.NDArray[np.bool_]:
-    """_same_kind of every track with every observation, shape (T, O)."""
-    labels_t = np.array([t.label for t in tracks], dtype=object)
-    labels_o = np.array([o.label for o in observations], dtype=object)
+def kinds_match(
+    tracks: list[Track], observations: list[Observation], look_alikes: bool = True
+) -> npt.NDArray[np.bool_]:
+    """_same_kind of every track with every observation, shape (T, O). With ``look_alikes`` a label fits
+    when the observation's classes and the track's plausible labels share one; else labels must be equal."""
+    if look_alikes:
+        track_labels = [t.label_belief.plausible() | {t.label} for t in tracks]
+        observation_labels = [set(o.class_scores()) for o in observations]
+    else:
+        track_labels = [{t.label} for t in tracks]
+        observation_labels = [{o.label} for o in observations]
+    names = sorted(set().union(*track_labels, *observation_labels))
+    column = {name: i for i, name in enumerate(names)}
+    has_t = np.zeros((len(tracks), len(names)), dtype=np.int32)
+    has_o = np.zeros((len(observations), len(names)), dtype=np.int32)
+    for row, labels in enumerate(track_labels):
+        has_t[row, [column[n] for n in labels]] = 1
+    for row, labels in enumerate(observation_labels):
+        has_o[row, [column[n] for n in labels]] = 1
+    same_label = (has_t @ has_o.T) > 0
     colors_t = [t.attributes.get("color") for t in tracks]
     colors_o = [o.attributes.get("color") for o in observations]
-    names = sorted({c for c in colors_t + colors_o if c is not None})
-    index = {name: i + 1 for i, name in enumerate(names)}  # 0: no colour
-    fits = np.ones((len(names) + 1, len(names) + 1), dtype=bool)
-    for a in names:
-        for b in names:
-            fits[index[a], index[b]] = a == b or {a, b} in SIMILAR_COLORS
+    color_names = sorted({c for c in colors_t + colors_o if c is not None})
+    index = {name: i + 1 for i, name in enumerate(color_names)}  # 0: no colour
+    fits = np.ones((len(color_names) + 1, len(color_names) + 1), dtype=bool)
+    for a in color_names:
+        for b in color_names:
+            fits[index[a], index[b]] = colors_fit(a, b)
     codes_t = np.array([index.get(c, 0) if c else 0 for c in colors_t])
     codes_o = np.array([index.get(c, 0) if c else 0 for c in colors_o])
-    same_label = labels_t[:, None] == labels_o[None, :]
     return np.asarray(same_label & fits[codes_t[:, None], codes_o[None, :]], dtype=bool)
 
 
-def _same_kind(a: Track | Observation, b: Track | Observation) -> bool:
-    """Same label, and the same (or an easily confused) colour where both have one."""
-    if a.label != b.label:
+def same_place_fits(track: Track, observation: Observation) -> bool:
+    """The colour fits and the sizes (longest side, height) agree within a third."""
+    known = np.array([max(track.size[:2]), track.size[2]])
+    seen = np.array([max(observation.size[:2]), observation.size[2]])
+    if np.any(np.abs(known - seen) > np.maximum(known, 1e-3) / 3):
         return False
-    color_a, color_b = a.attributes.get("color"), b.attributes.get("color")
-    if color_a is None or color_b is None or color_a == color_b:
-        return True
-    return {color_a, color_b} in SIMILAR_COLORS
+    return colors_fit(track.attributes.get("color"), observation.attributes.get("color"))
+
+
+def label_agreement(tracks: list[Track], observations: list[Observation]) -> Array:
+    """How much each observation backs each track's label, shape (T, O): its score for that label over its
+    best score (1: the observation's own label; 0: the track's label is not among its classes)."""
+    agreement = np.zeros((len(tracks), len(observations)))
+    for column, observation in enumerate(observations):
+        scores = observation.class_scores()
+        best = max(scores.values(), default=0.0)
+        if best <= 0.0:
+            continue
+        for row, track in enumerate(tracks):
+            agreement[row, column] = scores.get(track.label, 0.0) / best
+    return agreement
+
+
+def _same_kind(a: Track, b: Track) -> bool:
+    """Plausibly the same class (a label one of them finds plausible), and the same (or an easily
+    confused) colour where both have one."""
+    if a.label != b.label and not a.label_belief.plausible() & b.label_belief.plausible():
+        return False
+    return colors_fit(a.attributes.get("color"), b.attributes.get("color"))

@@ -391,7 +391,8 @@ class ColorDetector:
         if partial and len(fits) > 1 and fits[1][0] >= settings.min_score:
             return None
         score, entry = fits[0]
-        score *= 0.8 if partial else 1.0  # a part is less sure than a whole
+        discount = 0.8 if partial else 1.0  # a part is less sure than a whole
+        score *= discount
         mask = np.zeros(frame.depth.shape, dtype=np.bool_)
         h, w = piece.shape
         mask[origin[1] : origin[1] + h, origin[0] : origin[0] + w] = piece
@@ -401,4 +402,6 @@ class ColorDetector:
             score=score,
             source=self.name,
             attributes={"color": color_name, "shape": entry.shape},
+            # Look-alikes that also fit (a mug for a cup): the tracker weighs them over a track's life.
+            label_scores={e.label: fit * discount for fit, e in reversed(fits) if fit >= settings.min_score / 2},
         )
