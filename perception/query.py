@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneGraph, SceneObject
 
@@ -12,7 +12,12 @@ STOP_WORDS = {"the", "a", "an", "is", "where", "my", "most", "likely", "now", "o
 
 
 def words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS]
+    """Content words; an id such as "cup_2" stays whole, followed by its parts."""
+    found: list[str] = []
+    for token in re.findall(r"[a-z0-9_]+", text.lower()):
+        parts = [p for p in token.split("_") if p]
+        found += [token, *parts] if len(parts) > 1 else parts
+    return [w for w in found if w not in STOP_WORDS]
 
 
 def match_score(obj: SceneObject, terms: list[str]) -> float:
@@ -31,6 +36,27 @@ class Answer:
     objects: list[SceneObject]
     scores: list[float]
     sentence: str
+    doubts: list[Relation] = field(default_factory=list)  # possibly_same_as links of the objects
+
+
+def doubts_of(graph: SceneGraph, object_ids: set[str]) -> list[Relation]:
+    """The possibly_same_as relations with an end among the objects."""
+    return [
+        r
+        for r in graph.relations
+        if r.predicate == Predicate.POSSIBLY_SAME_AS and (r.subject_id in object_ids or r.object_id in object_ids)
+    ]
+
+
+def place_of(graph: SceneGraph, obj: SceneObject) -> str:
+    """ "on the counter in the kitchen", or coordinates."""
+    places = []
+    support, room = support_of(graph, obj.id), room_of(graph, obj.id)
+    if support and support in graph.objects:
+        places.append(f"on the {graph.objects[support].label}")
+    if room and room in graph.objects:
+        places.append(f"in the {graph.objects[room].label}")
+    return " ".join(places) or "at ({:.2f}, {:.2f}, {:.2f})".format(*obj.position)
 
 
 def support_of(graph: SceneGraph, object_id: str) -> str | None:
@@ -44,20 +70,29 @@ def room_of(graph: SceneGraph, object_id: str) -> str | None:
 
 
 def describe(graph: SceneGraph, obj: SceneObject, now_ns: int) -> str:
-    places = []
-    support, room = support_of(graph, obj.id), room_of(graph, obj.id)
-    if support and support in graph.objects:
-        places.append(f"on the {graph.objects[support].label}")
-    if room and room in graph.objects:
-        places.append(f"in the {graph.objects[room].label}")
-    where = " ".join(places) or "at ({:.2f}, {:.2f}, {:.2f})".format(*obj.position)
+    where = place_of(graph, obj)
     age = max(0.0, (now_ns - obj.last_seen_ns) / NS)
     colour = obj.attributes.get("color")
     name = f"{colour} {obj.label}" if colour else obj.label
     if obj.state == ObjectState.MISSING:
         return f"The {name} ({obj.id}) was last seen {where} {age:.0f} s ago, but is no longer there."
     verb = "is most likely" if obj.confidence < 0.9 else "is"
-    return f"The {name} ({obj.id}) {verb} {where} (confidence {obj.confidence:.2f}, seen {age:.0f} s ago)."
+    sentence = f"The {name} ({obj.id}) {verb} {where} (confidence {obj.confidence:.2f}, seen {age:.0f} s ago)."
+    for doubt in doubts_of(graph, {obj.id}):
+        known, sighting = graph.objects.get(doubt.object_id), graph.objects.get(doubt.subject_id)
+        if known is None or sighting is None:
+            continue
+        if sighting.id == obj.id:
+            sentence += (
+                f" It may be {known.id}, last seen {place_of(graph, known)}, moved here (p={doubt.confidence:.2f});"
+                " a look there would tell."
+            )
+        else:
+            sentence += (
+                f" Someone may have moved it: {sighting.id} {place_of(graph, sighting)} may be it"
+                f" (p={doubt.confidence:.2f})."
+            )
+    return sentence
 
 
 def query(graph: SceneGraph, text: str, now_ns: int, max_results: int = 0) -> Answer:
@@ -70,7 +105,13 @@ def query(graph: SceneGraph, text: str, now_ns: int, max_results: int = 0) -> An
         scored = scored[:max_results]
     if not scored:
         return Answer([], [], f"I do not know where a {' '.join(terms) or 'thing'} is.")
-    return Answer([o for _, o in scored], [s * o.confidence for s, o in scored], describe(graph, scored[0][1], now_ns))
+    objects = [o for _, o in scored]
+    return Answer(
+        objects,
+        [s * o.confidence for s, o in scored],
+        describe(graph, scored[0][1], now_ns),
+        doubts_of(graph, {o.id for o in objects}),
+    )
 
 
 def relevant_subgraph(
@@ -78,8 +119,9 @@ def relevant_subgraph(
 ) -> SceneGraph:
     """The part of the graph a planner needs for a command, bounded for a prompt.
 
-    Objects the command names, their supports and rooms, objects near them, and objects that
-    changed recently (moved or missing); then every room and piece of furniture as places to go.
+    Objects the command names, their supports and rooms, objects near them, the other end of their
+    possibly_same_as doubts, and objects that changed recently (moved or missing); then every room and
+    piece of furniture as places to go.
     """
     terms = words(command)
     keep: list[str] = []
@@ -95,6 +137,8 @@ def relevant_subgraph(
         for relation in graph.relations:
             if relation.subject_id == obj.id and relation.predicate in (Predicate.ON, Predicate.IN, Predicate.NEAR):
                 add(relation.object_id)
+        for doubt in doubts_of(graph, {obj.id}):  # the other end of a doubt, which may be the same object
+            add(doubt.object_id if doubt.subject_id == obj.id else doubt.subject_id)
     changed = [
         o
         for o in objects

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, Vector3
+from geometry_msgs.msg import Point, Quaternion, Vector3
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
@@ -44,6 +44,7 @@ from robot_agent.conversions import (
     image_to_numpy,
     matrix_to_pose,
     ns_to_time,
+    relation_to_msg,
     scene_graph_to_msg,
     scene_object_to_msg,
     time_to_ns,
@@ -278,6 +279,7 @@ class PerceptionNode(Node):
         response.objects = [scene_object_to_msg(o) for o in answer.objects]
         response.scores = [float(s) for s in answer.scores]
         response.answer = answer.sentence
+        response.doubts = [relation_to_msg(r) for r in answer.doubts]
         response.success = bool(answer.objects)
         if not answer.objects:
             response.error_code = QueryScene.Response.NOT_FOUND
@@ -320,9 +322,9 @@ def markers(graph: SceneGraph) -> MarkerArray:
                             scale=Vector3(x=0.005), color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=0.6))  # fmt: skip
     for index, obj in enumerate(o for o in graph if o.kind == ObjectKind.OBJECT):
         colour = obj.attributes.get("color")
-        transform = np.eye(4)
-        transform[:3, 3] = obj.position
-        pose = matrix_to_pose(transform)
+        pose = matrix_to_pose(_translation(obj.position))
+        x, y, z, w = (float(v) for v in obj.orientation)
+        pose.orientation = Quaternion(x=x, y=y, z=z, w=w)  # the box turned as it lies
         result.append(Marker(header=header, ns="objects", id=index, type=Marker.CUBE, action=Marker.ADD, pose=pose,
                              scale=Vector3(x=float(obj.size[0]), y=float(obj.size[1]), z=float(obj.size[2])),
                              color=_rgba(colour, 0.3 + 0.6 * obj.confidence)))  # fmt: skip
@@ -334,16 +336,33 @@ def markers(graph: SceneGraph) -> MarkerArray:
         result.append(Marker(header=header, ns="particles", id=index, type=Marker.POINTS, action=Marker.ADD,
                              scale=Vector3(x=0.01, y=0.01), color=_rgba(colour, 0.5),
                              points=[Point(x=p[0], y=p[1], z=p[2]) for p in obj.particles.tolist()]))  # fmt: skip
+    doubt_lines = Marker(header=header, ns="possibly_same_as", id=0, type=Marker.LINE_LIST, action=Marker.ADD,
+                         scale=Vector3(x=0.012), color=ColorRGBA(r=1.0, g=0.0, b=1.0, a=0.9))  # fmt: skip
     for relation in graph.relations:
-        if relation.predicate not in (Predicate.ON, Predicate.NEAR):
-            continue
         a, b = graph.objects.get(relation.subject_id), graph.objects.get(relation.object_id)
         if a is None or b is None:
             continue
-        relation_lines.points += [Point(x=a.position[0], y=a.position[1], z=a.position[2]),
-                                  Point(x=b.position[0], y=b.position[1], z=b.position[2])]  # fmt: skip
+        ends = [Point(x=a.position[0], y=a.position[1], z=a.position[2]),
+                Point(x=b.position[0], y=b.position[1], z=b.position[2])]  # fmt: skip
+        if relation.predicate in (Predicate.ON, Predicate.NEAR):
+            relation_lines.points += ends
+        elif relation.predicate == Predicate.POSSIBLY_SAME_AS:
+            doubt_lines.points += ends
+            middle = (a.position + b.position) / 2
+            result.append(Marker(header=header, ns="possibly_same_as_labels", id=len(doubt_lines.points) // 2,
+                                 type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
+                                 pose=matrix_to_pose(_translation(middle + np.array([0.0, 0.0, 0.1]))),
+                                 scale=Vector3(z=0.05), color=ColorRGBA(r=1.0, g=0.0, b=1.0, a=1.0),
+                                 text=f"same? p={relation.confidence:.2f}"))  # fmt: skip
     result.append(relation_lines)
+    result.append(doubt_lines)
     return MarkerArray(markers=result)
+
+
+def _translation(position: np.ndarray) -> np.ndarray:
+    transform = np.eye(4)
+    transform[:3, 3] = position
+    return transform
 
 
 def main(args: list[str] | None = None) -> None:
