@@ -1,8 +1,13 @@
 """The agent: one command from words to a finished task, with questions, replanning and a summary.
 
-ROS-free: the node gives it a way to run a skill, the latest scene graph, the skill catalog and a
-way to report progress. One task runs at a time; the node's policy decides what a new command does
-to a running one (docs/planner.md: it preempts).
+ROS-free: the node gives it a way to run a skill, the latest scene graph (and one from after a look),
+the skill catalog and a way to report progress. One task runs at a time; the node's policy decides
+what a new command does to a running one (docs/planner.md: it preempts).
+
+Doubts are settled by looking before anything is planned or asked: when the things a command names
+include either end of a ``possibly_same_as`` link (a new track that may be a known object moved
+away from its spot), the robot looks at the old spot, reads the graph again and interprets the
+command again; a question is asked only between things it has confirmed exist.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from control.skills import SkillErrorCode, SkillSpec
-from perception.scene_graph import ObjectKind, ObjectState, SceneGraph
+from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph
 from planning.grounding import Grounder
 from planning.interpretation import OUTCOME_CODES, Interpretation, Outcome
 from planning.plan import AgentState, PlanStep, StepStatus, TaskErrorCode
@@ -21,6 +26,8 @@ from planning.planner import TaskPlanner
 from planning.symbolic import State, actions_of, initial_state
 
 MAX_REPLANS = 2
+DOUBT_ATTEMPTS = 2  # per doubt: a look from where the robot is, then one from beside the old spot
+MAX_DOUBTS = 3  # doubts settled per command
 
 
 @dataclass
@@ -61,6 +68,15 @@ class TaskResult:
         return self.error_code == TaskErrorCode.NONE
 
 
+@dataclass(frozen=True)
+class Doubt:
+    """``new`` (seen lately at a new place) may be ``old`` (believed at its old spot): one object."""
+
+    new: str
+    old: str
+    probability: float
+
+
 class Agent:
     def __init__(
         self,
@@ -71,10 +87,14 @@ class Agent:
         report: Callable[[Progress], None],
         say: Callable[[str], None],
         max_replans: int = MAX_REPLANS,
+        fresh_scene: Callable[[threading.Event], SceneGraph | None] | None = None,
     ) -> None:
+        """``fresh_scene(cancel)``: the scene graph from a frame after the call (a look just ended),
+        waiting a bounded time for it; default: ``scene()``."""
         self.planner = planner
         self.run_skill = run_skill
         self.scene = scene
+        self.fresh_scene = fresh_scene or (lambda _cancel: scene())
         self.catalog = catalog
         self.report = report
         self.say = say
@@ -109,18 +129,120 @@ class Agent:
             failed = self._search(interpretation, cancel, backend)
             if failed is not None:
                 return failed
-            graph = self.scene() or graph
+            graph = self.fresh_scene(cancel) or self.scene() or graph  # what the search saw last
             interpretation = self.planner.interpret(command, graph, catalog, None, now_ns, start=self._state(graph))
+        settled = self._settle_doubts(command, interpretation, graph, catalog, pending, cancel, now_ns, backend)
+        if isinstance(settled, TaskResult):
+            return settled
+        interpretation, graph, looks = settled
         backend = interpretation.backend or backend
         notes = " ".join(interpretation.notes)
         if interpretation.outcome == Outcome.ANSWER:
-            return TaskResult(TaskErrorCode.NONE, interpretation.message, interpretation.message, backend=backend)
+            message = interpretation.message
+            return TaskResult(TaskErrorCode.NONE, message, message, plan=looks, backend=backend)
         if interpretation.outcome not in (Outcome.GOAL, Outcome.PLAN):
             if interpretation.outcome == Outcome.CLARIFY:
                 self.pending = interpretation.pending
             code = OUTCOME_CODES[interpretation.outcome]
-            return TaskResult(code, interpretation.message, backend=backend)
-        return self._execute(interpretation, graph, catalog, cancel, backend, notes)
+            return TaskResult(code, interpretation.message, plan=looks, backend=backend)
+        return self._execute(interpretation, graph, catalog, cancel, backend, notes, looks)
+
+    # --- doubts ----------------------------------------------------------------------------------
+
+    def _settle_doubts(
+        self,
+        command: str,
+        interpretation: Interpretation,
+        graph: SceneGraph,
+        catalog: Mapping[str, SkillSpec],
+        pending: Any,
+        cancel: threading.Event,
+        now_ns: int,
+        backend: str,
+    ) -> tuple[Interpretation, SceneGraph, list[PlanStep]] | TaskResult:
+        """Look at the old spot of each doubted object the command names, then read it again.
+
+        Each doubt gets at most DOUBT_ATTEMPTS looks. A doubt no look settled joins candidates that
+        are not offered as two things: the old end (not seen lately) leaves the question.
+        Returns the interpretation, the graph it was made on and the looks run, or a TaskResult
+        when the task was cancelled.
+        """
+        looks: list[PlanStep] = []
+        attempts: dict[tuple[str, str], int] = {}  # (new, old): looks so far
+        for _ in range(DOUBT_ATTEMPTS):
+            named = referenced_ids(interpretation, graph)
+            open_doubts = [d for d in doubts_of(graph, named) if attempts.get((d.new, d.old), 0) < DOUBT_ATTEMPTS]
+            ran = False  # a failed look is tried again from beside the spot
+            for doubt in open_doubts[:MAX_DOUBTS]:
+                attempt = attempts.get((doubt.new, doubt.old), 0)
+                attempts[(doubt.new, doubt.old)] = attempt + 1
+                steps = self._look_steps(doubt, attempt, graph, catalog)
+                if not steps:
+                    continue
+                grounder = Grounder(graph, use_embeddings=False)
+                self.say(
+                    f"Checking whether {grounder.describe(doubt.old)} is still there "
+                    f"({grounder.describe(doubt.new)} may be it)."
+                )
+                for step in steps:
+                    step.index = len(looks)
+                    looks.append(step)
+                    step.status = StepStatus.RUNNING
+                    self.report(Progress(AgentState.EXECUTING, looks, step.index, step.description, backend))
+                    outcome = self.run_skill(step, cancel)
+                    ran = True
+                    if cancel.is_set() or outcome.error_code == SkillErrorCode.CANCELLED:
+                        return self._stopped(looks, backend)
+                    if not outcome.success:
+                        step.status, step.error_code = StepStatus.FAILED, outcome.error_code
+                        step.error_msg = outcome.message
+                        break  # no look from beside a spot the robot did not reach
+                    step.status = StepStatus.SUCCEEDED
+                    self._remember(step)
+            if not ran:
+                break
+            # The look's view: the graph from a later frame, and the command read against it.
+            graph = self.fresh_scene(cancel) or self.scene() or graph
+            if cancel.is_set():
+                return self._stopped(looks, backend)
+            interpretation = self.planner.interpret(command, graph, catalog, pending, now_ns, start=self._state(graph))
+        if interpretation.outcome == Outcome.CLARIFY:
+            candidates = set(interpretation.candidates)
+            joined = [d for d in doubts_of(graph, candidates) if {d.new, d.old} <= candidates]
+            if joined:
+                # Not two things to choose between: the one seen lately stands for both.
+                grounder = Grounder(graph, use_embeddings=False)
+                view = _without(graph, {d.old for d in joined})
+                again = self.planner.interpret(command, view, catalog, pending, now_ns, start=self._state(view))
+                for doubt in joined:
+                    new, old = grounder.describe(doubt.new), grounder.describe(doubt.old)
+                    again.notes.append(f"I could not tell whether {new} is {old}, so I went by the one I saw last")
+                interpretation, graph = again, view
+        return interpretation, graph, looks
+
+    def _look_steps(
+        self, doubt: Doubt, attempt: int, graph: SceneGraph, catalog: Mapping[str, SkillSpec]
+    ) -> list[PlanStep]:
+        """The skill calls of one look at a doubted object's old spot: LOOK_AT it (SCAN its furniture
+        or room without LOOK_AT); the second time, drive to its furniture first."""
+        grounder = Grounder(graph, use_embeddings=False)
+        old = doubt.old
+        what = f"check whether {grounder.describe(old)} is still there"
+        support = next((r.object_id for r in graph.relations_of(old, Predicate.ON) if r.object_id in graph), None)
+        room = next((r.object_id for r in graph.relations_of(old, Predicate.IN) if r.object_id in graph), None)
+        place = support or room
+        if "LOOK_AT" in catalog:
+            look = PlanStep(0, "LOOK_AT", {"target": old}, what)
+        elif "SCAN" in catalog and place is not None:
+            look = PlanStep(0, "SCAN", {"target": place}, what)
+        else:
+            return []
+        if attempt == 0:
+            return [look]
+        if "GOTO" not in catalog or support is None or self.robot_at == support:
+            return []  # no nearer place to look from
+        goto = PlanStep(0, "GOTO", {"target": support}, f"go to the {graph.objects[support].label} to {what}")
+        return [goto, look]
 
     def _state(self, graph: SceneGraph) -> tuple[Any, State]:
         world, state = initial_state(graph, self.robot_at)
@@ -136,17 +258,29 @@ class Agent:
         cancel: threading.Event,
         backend: str,
         notes: str,
+        looks: list[PlanStep] | None = None,
     ) -> TaskResult:
+        """Run the plan for an interpretation, after ``looks`` (steps already run, kept in the plan)."""
         actions = actions_of(catalog)
         world, state = self._state(graph)
         planned = self.planner.plan(interpretation, actions, world, state)
+        looks = list(looks or [])
         if planned.error:
-            return TaskResult(TaskErrorCode.PLANNING_FAILED, f"I cannot do that: {planned.error}.", backend=backend)
+            message = f"I cannot do that: {planned.error}."
+            return TaskResult(TaskErrorCode.PLANNING_FAILED, message, plan=looks, backend=backend)
         grounder = Grounder(graph, use_embeddings=False)
-        plan = [_described(step, grounder) for step in planned.steps]
-        done: list[PlanStep] = []
+        # An object seen gone from its spot (nothing live fitted) is searched for first.
+        lost = _missing_in(planned.steps, graph) if "FIND" in catalog else []
+        for object_id in lost:
+            note = grounder.missing_note(object_id)
+            self.say(f"{note[:1].upper()}{note[1:]}; searching for it.")
+        searches = [PlanStep(0, "FIND", {"object": object_id}) for object_id in lost]
+        plan = [*looks, *(_described(step, grounder) for step in [*searches, *planned.steps])]
+        for position, step in enumerate(plan):
+            step.index = position
+        done = [step for step in looks if step.status == StepStatus.SUCCEEDED]
         replans = 0
-        index = 0
+        index = len(looks)
         while index < len(plan):
             if cancel.is_set():
                 return self._stopped(plan, backend)
@@ -232,6 +366,43 @@ class Agent:
         elif step.skill == "MANIPULATE":  # lets go at the target, within reach of what it was put by
             self.holding = None
             self.robot_at = step.arguments.get("target") or self.robot_at
+
+
+def doubts_of(graph: SceneGraph, ids: set[str]) -> list[Doubt]:
+    """The graph's possibly_same_as links with either end among the ids."""
+    return [
+        Doubt(r.subject_id, r.object_id, r.confidence)
+        for r in graph.relations
+        if r.predicate == Predicate.POSSIBLY_SAME_AS
+        and (r.subject_id in ids or r.object_id in ids)
+        and r.subject_id in graph
+        and r.object_id in graph
+    ]
+
+
+def referenced_ids(interpretation: Interpretation, graph: SceneGraph) -> set[str]:
+    """The scene ids an interpretation names: a goal's, a plan's arguments, a question's or answer's candidates."""
+    if interpretation.outcome == Outcome.GOAL and interpretation.goal is not None:
+        return interpretation.goal.ids()
+    if interpretation.outcome == Outcome.PLAN:
+        return {v for step in interpretation.plan for v in step.arguments.values() if v in graph}
+    if interpretation.outcome in (Outcome.CLARIFY, Outcome.ANSWER):
+        return set(interpretation.candidates)
+    return set()
+
+
+def _without(graph: SceneGraph, ids: set[str]) -> SceneGraph:
+    """A copy of the graph without some objects and their relations (the graph itself is untouched)."""
+    view = SceneGraph(graph.frame_id, graph.stamp_ns, graph.revision, dict(graph.objects), list(graph.relations))
+    for object_id in ids:
+        view.remove(object_id)
+    return view
+
+
+def _missing_in(steps: list[PlanStep], graph: SceneGraph) -> list[str]:
+    """Objects the steps name that the graph marks missing and no step searches for."""
+    searched = {s.arguments.get("object") for s in steps if s.skill == "FIND"}
+    return list(dict.fromkeys(i for step in steps for i in _lost_objects(step, graph) if i not in searched))
 
 
 def _lost_objects(step: PlanStep, graph: SceneGraph) -> list[str]:

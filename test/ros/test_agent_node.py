@@ -1,14 +1,17 @@
 """The agent node across processes: command topic -> plan -> ExecuteSkill goals on a test skill server.
 
-The test process plays the rest of the robot: it publishes the kitchen's scene graph, serves the
-skill catalog and records every skill goal it receives (and succeeds it, or fails one on request).
+The test process plays the rest of the robot: it publishes the kitchen's scene graph (stamped with
+its clock, as perception stamps each graph with its latest frame), serves the skill catalog and
+records every skill goal it receives (and succeeds it, or fails one on request).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from copy import deepcopy
 
+import numpy as np
 import pytest
 from rclpy.action import ActionClient, ActionServer, CancelResponse
 from rclpy.action.server import ServerGoalHandle
@@ -20,7 +23,7 @@ from robot_agent_interfaces.srv import ListSkills
 from std_msgs.msg import String
 
 from control.skills import SkillErrorCode, load_catalog
-from perception.scene_graph import ObjectState, Predicate, Relation, SceneObject
+from perception.scene_graph import ObjectState, Predicate, Relation, SceneGraph, SceneObject
 from planning.plan import TaskErrorCode
 from robot_agent import names
 from robot_agent.conversions import arguments_from_msg, scene_graph_to_msg, skill_spec_to_msg
@@ -41,14 +44,16 @@ LIST_SKILLS = "/agent_test/list_skills"
 class RobotDouble:
     """Scene graph publisher and a skill server that records goals."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, edit: Callable[[SceneGraph], SceneGraph] | None = None) -> None:
         self.node = node
         graph = layout_graph(load_scenario("kitchen"))
         note = SceneObject(id="note_1", label=INJECTION, position=graph.objects["red_cup"].position + 0.2)
         note.state = ObjectState.VISIBLE
         graph.objects[note.id] = note
         graph.relations.append(Relation("note_1", Predicate.ON, "counter"))
-        self.scene = scene_graph_to_msg(graph)
+        self.graph = graph
+        self.scene = scene_graph_to_msg(edit(graph) if edit is not None else graph)
+        self.on_goal: dict[str, Callable[[], None]] = {}  # runs while a skill's goal executes
         self.goals: list[tuple[str, dict[str, str]]] = []
         self.goal_arrived = threading.Condition()
         self.fail_next: dict[str, SkillErrorCode] = {}
@@ -73,7 +78,15 @@ class RobotDouble:
             cancel_callback=lambda _h: CancelResponse.ACCEPT,
             callback_group=group,
         )
-        self.timer = node.create_timer(0.2, lambda: self.scene_pub.publish(self.scene), callback_group=group)
+        self.timer = node.create_timer(0.2, self._publish_scene, callback_group=group)
+
+    def set_scene(self, graph: SceneGraph) -> None:
+        self.scene = scene_graph_to_msg(graph)
+
+    def _publish_scene(self) -> None:
+        msg = self.scene
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        self.scene_pub.publish(msg)
 
     @staticmethod
     def _list(response: ListSkills.Response, skills: list[object]) -> ListSkills.Response:
@@ -90,6 +103,9 @@ class RobotDouble:
         with self.goal_arrived:
             self.goals.append((skill, arguments_from_msg(handle.request.arguments)))
             self.goal_arrived.notify_all()
+        hook = self.on_goal.get(skill)
+        if hook is not None:
+            hook()
         block = self.block
         if block is not None and skill == "GOTO":
             while not handle.is_cancel_requested and not block.wait(0.02):
@@ -115,8 +131,16 @@ class RobotDouble:
 
 
 @pytest.fixture
-def robot(ros_node: Node, node_process: Callable[..., NodeProcess]) -> Iterator[RobotDouble]:
-    double = RobotDouble(ros_node)
+def scene_edit() -> Callable[[SceneGraph], SceneGraph] | None:
+    """What a test changes in the published graph from the start (parametrize to override)."""
+    return None
+
+
+@pytest.fixture
+def robot(
+    ros_node: Node, node_process: Callable[..., NodeProcess], scene_edit: Callable[[SceneGraph], SceneGraph] | None
+) -> Iterator[RobotDouble]:
+    double = RobotDouble(ros_node, scene_edit)
     agent = node_process(
         "robot_agent.nodes.agent_node",
         "--ros-args",
@@ -194,3 +218,45 @@ def test_execute_task_action_and_preemption(robot: RobotDouble, ros_node: Node) 
     assert not result.success and result.error_code == TaskErrorCode.PREEMPTED
     robot.wait_response(lambda r: r.startswith("Done"))
     assert robot.goals[-1] == ("SAY", {"text": "hello"})
+
+
+BANANA_2_AT = (2.0, 1.2, 0.8)  # on the kitchen table
+
+
+def _doubted(graph: SceneGraph) -> SceneGraph:
+    """A banana seen on the kitchen table before its spot on the counter was seen again: the tracker
+    says the new track may be the known banana."""
+    doubted = deepcopy(graph)
+    old = doubted.objects["yellow_banana"]
+    new = SceneObject(id="banana_2", label="banana", position=np.array(BANANA_2_AT), size=old.size,
+                      attributes={"color": "yellow"}, state=ObjectState.VISIBLE)  # fmt: skip
+    doubted.objects[new.id] = new
+    doubted.relations += [
+        Relation("banana_2", Predicate.ON, "kitchen_table"),
+        Relation("banana_2", Predicate.IN, "kitchen"),
+        Relation("banana_2", Predicate.POSSIBLY_SAME_AS, "yellow_banana", 0.7),
+    ]
+    return doubted
+
+
+@pytest.mark.parametrize("scene_edit", [_doubted])
+def test_the_agent_looks_at_a_doubted_objects_old_spot_before_it_asks(robot: RobotDouble) -> None:
+    """The agent looks at the counter first; the look settles it (one banana, moved: the tracker keeps
+    the old id), so it asks nothing and fetches it under that id."""
+    settled = deepcopy(robot.graph)  # the counter seen without it: one banana, where banana_2 was
+    settled.objects["yellow_banana"].position[:] = BANANA_2_AT
+    settled.relations = [
+        r for r in settled.relations if not (r.subject_id == "yellow_banana" and r.predicate == Predicate.ON)
+    ]
+    settled.relations.append(Relation("yellow_banana", Predicate.ON, "kitchen_table"))
+    robot.on_goal["LOOK_AT"] = lambda: robot.set_scene(settled)  # what the look shows, before its result
+    robot.command("bring me the banana")
+    summary = robot.wait_response(lambda r: r.startswith("Done"))
+    assert robot.goals == [
+        ("LOOK_AT", {"target": "yellow_banana"}),
+        ("GOTO", {"target": "yellow_banana"}),
+        ("PICK", {"object": "yellow_banana"}),
+    ]
+    assert not any(r.startswith("Which") for r in robot.responses), robot.responses
+    assert robot.responses[0].startswith("Checking whether the yellow banana on the counter is still there")
+    assert "check whether the yellow banana on the counter is still there" in summary
