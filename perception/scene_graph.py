@@ -52,6 +52,15 @@ def _zeros(*shape: int) -> Array:
     return np.zeros(shape, dtype=np.float64)
 
 
+# Ids of tracks that turned out to be this object (a sighting merged into it once a look settled a
+# possibly_same_as doubt), comma-separated: what named those ids names this object now.
+MERGED_IDS_ATTRIBUTE = "merged_ids"
+
+
+def merged_ids(obj: SceneObject) -> list[str]:
+    return [i for i in obj.attributes.get(MERGED_IDS_ATTRIBUTE, "").split(",") if i]
+
+
 # A node whose body is not one solid box (a table's top and legs, a shelf's boards, sides and back)
 # lists its solid boxes under this attribute: see format_parts.
 PARTS_ATTRIBUTE = "parts"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from control.skills import SkillErrorCode, SkillSpec
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph
+from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph, merged_ids
+from planning.goals import Goal
 from planning.grounding import Grounder
 from planning.interpretation import OUTCOME_CODES, Interpretation, Outcome
 from planning.plan import AgentState, PlanStep, StepStatus, TaskErrorCode
@@ -310,6 +311,7 @@ class Agent:
             graph = self.scene() or graph
             grounder = Grounder(graph, use_embeddings=False)
             world, state = self._state(graph)
+            interpretation = follow_merges(interpretation, graph)
             replanned = self.planner.plan(interpretation, actions, world, state)
             if replanned.error:
                 return TaskResult(
@@ -366,6 +368,17 @@ class Agent:
         elif step.skill == "MANIPULATE":  # lets go at the target, within reach of what it was put by
             self.holding = None
             self.robot_at = step.arguments.get("target") or self.robot_at
+
+
+def follow_merges(interpretation: Interpretation, graph: SceneGraph) -> Interpretation:
+    """The goal with ids of tracks the tracker merged into another (a doubt settled) renamed to it."""
+    if interpretation.goal is None:
+        return interpretation
+    renamed = {alias: obj.id for obj in graph for alias in merged_ids(obj) if alias not in graph}
+    if not renamed or not interpretation.goal.ids() & set(renamed):
+        return interpretation
+    goal = Goal([[condition.substitute(renamed) for condition in stage] for stage in interpretation.goal.stages])
+    return replace(interpretation, goal=goal)
 
 
 def doubts_of(graph: SceneGraph, ids: set[str]) -> list[Doubt]:

@@ -16,9 +16,10 @@ import pytest
 
 from control.skills import SkillErrorCode, SkillSpec, load_catalog
 from perception.scene_graph import ObjectState, Predicate, Relation, SceneGraph, SceneObject
-from planning.agent import Agent, Progress, SkillOutcome
+from planning.agent import Agent, Progress, SkillOutcome, follow_merges
+from planning.goals import Goal
 from planning.grounding import Grounder
-from planning.interpretation import Outcome
+from planning.interpretation import Interpretation, Outcome
 from planning.models.base import ModelClient, ModelRequest, ModelResponse
 from planning.plan import AgentState, PlanStep, StepStatus, TaskErrorCode
 from planning.planner import TaskPlanner
@@ -322,3 +323,13 @@ def test_a_models_question_names_its_candidates_so_they_read_apart(office: Scene
     assert question.message == (
         "Which desk do you mean: the desk with the red mug on it or the desk with the black stapler on it?"
     )
+
+
+def test_a_goal_naming_a_merged_track_follows_it_to_the_known_object() -> None:
+    graph = SceneGraph()
+    graph.objects["yellow_banana"] = SceneObject(
+        "yellow_banana", "banana", attributes={"color": "yellow", "merged_ids": "banana_2"}
+    )
+    goal = Goal.parse([["on(banana_2, dining_table)"]])
+    followed = follow_merges(Interpretation(Outcome.GOAL, "", goal=goal), graph)
+    assert followed.goal is not None and str(followed.goal) == "on(yellow_banana, dining_table)"
