@@ -5,7 +5,7 @@ A suite file (benchmarks/scenarios/*.yaml, or any folder given to ``robot-agent 
     world: kitchen                        # a built-in world or a scenario file (relative to this file)
     tasks:
       - id: red_cup_moved
-        kind: moved     # single, multi_step, lookalike, moved, hidden, refuse, infeasible, reliability
+        kind: moved     # single, multi_step, lookalike, moved, hidden, flat, refuse, infeasible, reliability
         command: bring the red cup to the dining table
         success: ["on(red_cup, dining_table)"]       # conditions of sim.scenario (for refusals: what must stay)
         timeout_s: 300
@@ -38,7 +38,9 @@ from sim.scenario import (
     parse_scenario,
 )
 
-TaskKind = Literal["single", "multi_step", "lookalike", "moved", "hidden", "refuse", "infeasible", "reliability"]
+TaskKind = Literal[
+    "single", "multi_step", "lookalike", "moved", "hidden", "flat", "refuse", "infeasible", "reliability"
+]  # flat: a long or flat thing (a banana, a book), measured and grasped across its narrow side
 REFUSALS = ("refuse", "infeasible")
 NODES = ("sim", "skill_server", "perception", "agent")
 

@@ -19,7 +19,9 @@ def test_the_bundled_suite_has_every_kind_over_the_built_in_worlds() -> None:
     tasks = [task for suite in suites for task in suite.suite.tasks]
     assert len(tasks) >= 30
     kinds = {task.kind for task in tasks}
-    assert kinds == {"single", "multi_step", "lookalike", "moved", "hidden", "refuse", "infeasible", "reliability"}
+    assert kinds == {
+        *("single", "multi_step", "lookalike", "moved", "hidden", "flat", "refuse", "infeasible", "reliability")
+    }
     assert {suite.scenario.name for suite in suites} == {"kitchen", "apartment", "office"}
     reliability = [task.disturbance for task in tasks if task.disturbance is not None]
     assert any(d.kill_node == "perception" for d in reliability)
