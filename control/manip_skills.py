@@ -98,6 +98,7 @@ class ManipulationSettings:
     joint_states_timeout_s: float = 1.5  # joint states older than this stop the motion (they come late under load)
     tracker_tolerance: float = 0.08  # m: the graph's object this near the hand counts as moving with it
     perceived_size_slack: float = 0.03  # PICK tries objects up to this much wider than the open gripper
+    narrower_side_m: float = 0.02  # PICK goes round to grasp across a side this much narrower than the one it faces
     scene_wait_s: float = 2.0  # for a graph newer than the end of the motion (tracker checks)
     stow_wrist_yaw: float = math.pi / 2  # the gripper points forward, over the base, when stowed
     travel_clearance: float = 0.03  # m: the gripper turns out from the stowed pose this clear of everything
@@ -595,6 +596,31 @@ def width_across_fingers(item: SceneItem, wrist_yaw: float) -> float:
     return 2.0 * item.support(np.array([math.cos(wrist_yaw), math.sin(wrist_yaw), 0.0]))
 
 
+@dataclass(frozen=True)
+class GraspChoice:
+    """Which of an object's footprint sides the fingers close across from where the arm is."""
+
+    across: float  # the width between the fingers from here
+    narrowest: float  # the object's narrowest side
+    go_round: bool  # worth driving to where the arm reaches along the object, fingers across its narrowest side
+
+    def words(self) -> str:
+        """The side in words ("across its 0.06 m side, its narrowest"), naming the narrowest if it is another."""
+        if self.across <= self.narrowest + 0.005:
+            return f"across its {self.across:.2f} m side, its narrowest"
+        return f"across its {self.across:.2f} m side (its narrowest is {self.narrowest:.2f} m)"
+
+
+def grasp_choice(item: SceneItem, wrist_yaw: float, narrower_side_m: float) -> GraspChoice:
+    """The side the fingers close across at ``wrist_yaw`` (``item`` in base_link) and whether to go
+    round for the narrowest one instead: where this one does not fit the open gripper, or the
+    narrowest (which must fit) is at least ``narrower_side_m`` narrower."""
+    across = width_across_fingers(item, wrist_yaw)
+    narrowest = float(min(item.size[:2]))
+    go_round = narrowest <= GRIPPER_OPEN and (across > GRIPPER_OPEN or across >= narrowest + narrower_side_m)
+    return GraspChoice(across, narrowest, go_round)
+
+
 class PickSkill(ArmSkill):
     """PICK(object): grasp an object within reach (driving closer first if needed) and lift it."""
 
@@ -666,25 +692,38 @@ class PickSkill(ArmSkill):
                         SkillErrorCode.NOT_FOUND, f"{object_id} is no longer where it was last seen"
                     )
                 node = seen
-            pose, grasp, wrist, item = self._aim(node, context)
-            across = width_across_fingers(item, wrist)
-            if across > GRIPPER_OPEN >= min(item.size[:2]) and self._stand_along(node, context):
-                pose, grasp, wrist, item = self._aim(node, context)
-                across = width_across_fingers(item, wrist)
-            # Too wide any way, or a long thing lying across the arm from every spot. Sizes measured from
-            # depth run a few centimetres large (a flat sponge's edges blur into the table): within that
-            # slack a grasp is tried, and the finger check says whether it held.
-            if across > GRIPPER_OPEN + settings.perceived_size_slack:
-                narrowest = float(min(item.size[:2]))
-                along = "; there is no spot from which the arm reaches along it" if narrowest <= GRIPPER_OPEN else ""
+            # Too wide on every side: refused before anything moves. Sizes measured from depth may run a
+            # little large: within that slack a grasp is tried, and the finger check says whether it held.
+            (whole,) = items_from_scene_graph([node])
+            narrowest = float(min(whole.size[:2]))
+            if narrowest > GRIPPER_OPEN + settings.perceived_size_slack:
+                length = float(max(whole.size[:2]))
                 return SkillResult.failure(
                     SkillErrorCode.NO_GRASP,
-                    f"{object_id} is {across:.2f} m wide across the fingers from here ({narrowest:.2f} m at its "
-                    f"narrowest); the gripper opens {GRIPPER_OPEN:.2f} m{along}",
+                    f"{object_id} is too wide to grasp on every side: {length:.2f} x {narrowest:.2f} m, "
+                    f"{narrowest:.2f} m at its narrowest; the gripper opens {GRIPPER_OPEN:.2f} m",
+                )
+            pose, grasp, wrist, item = self._aim(node, context)
+            choice = grasp_choice(item, wrist, settings.narrower_side_m)
+            if choice.go_round and self._stand_along(node, context):
+                pose, grasp, wrist, item = self._aim(node, context)
+                choice = grasp_choice(item, wrist, settings.narrower_side_m)
+            across = choice.across
+            # A long thing lying across the arm from every spot it can reach.
+            if across > GRIPPER_OPEN + settings.perceived_size_slack:
+                along = (
+                    "; there is no spot from which the arm reaches along it" if choice.narrowest <= GRIPPER_OPEN else ""
+                )
+                return SkillResult.failure(
+                    SkillErrorCode.NO_GRASP,
+                    f"{object_id} is {across:.2f} m wide across the fingers from here ({choice.narrowest:.2f} m at "
+                    f"its narrowest); the gripper opens {GRIPPER_OPEN:.2f} m{along}",
                 )
             pregrasp = grasp + np.array([0.0, settings.pregrasp_back, 0.0])
             items = self._scene_items(pose)
-            context.publish_feedback(Feedback("opening", 0.1, -1.0, f"attempt {attempt}"))
+            context.publish_feedback(
+                Feedback("opening", 0.1, -1.0, f"attempt {attempt}: grasping {object_id} {choice.words()}")
+            )
             self.set_gripper(GRIPPER_OPEN, context)
             self.reach_out(wrist, float(pregrasp[2]), items, context, f"reaching out for {object_id}")
             self.planned_move(pregrasp, wrist, items, context, f"moving to {object_id}")
@@ -696,7 +735,7 @@ class PickSkill(ArmSkill):
                 reasons.append(f"attempt {attempt}: {failure.result.error_msg}")
                 self.move_through([pregrasp], wrist, context, "backing off")
                 continue
-            context.publish_feedback(Feedback("grasping", 0.6, -1.0, f"closing on {object_id}"))
+            context.publish_feedback(Feedback("grasping", 0.6, -1.0, f"closing on {object_id} {choice.words()}"))
             measured = self.set_gripper(GRIPPER_CLOSED, context)
             check = GraspCheck(object_width=across)
             verdict = check.evaluate(GRIPPER_CLOSED, measured)
@@ -710,6 +749,9 @@ class PickSkill(ArmSkill):
             rise = min(settings.lift_after_grasp, headroom(item, items) - settings.lift_headroom)
             lifted = self._lift(object_id, grasp + np.array([0.0, 0.0, max(rise, 0.0)]), wrist, context, verdict.reason)
             lifted.outputs["attempts"] = str(attempt)
+            if lifted.success:
+                lifted.message = f"{lifted.message}, grasped {choice.words()}"
+                lifted.outputs["grasped_across_m"] = f"{across:.3f}"
             return lifted
         return SkillResult.failure(
             SkillErrorCode.NO_GRASP,

@@ -44,3 +44,11 @@ def invert(matrix: Matrix4) -> Matrix4:
 def yaw_of(matrix: Matrix4) -> float:
     """Heading about +z of a transform, radians."""
     return float(np.arctan2(matrix[1, 0], matrix[0, 0]))
+
+
+def yaw_of_quaternion(quaternion_xyzw: npt.ArrayLike) -> float:
+    """Heading about +z of a quaternion (x, y, z, w), radians; 0 for the zero quaternion."""
+    x, y, z, w = (float(v) for v in np.asarray(quaternion_xyzw, dtype=np.float64).reshape(4))
+    if x == y == z == w == 0.0:
+        return 0.0
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))

@@ -23,6 +23,7 @@ from control.manip_skills import (
     PickSkill,
     PlaceSkill,
     clear_height,
+    grasp_choice,
     headroom,
     simplify,
     to_base,
@@ -300,11 +301,46 @@ def test_pick_goes_round_to_the_end_of_a_long_thing_lying_across_the_arm() -> No
     assert run_skill(robot, context, "GOTO", {"target": "red_stapler"}).success
     stapler = sim.object_pose("red_stapler")
     stapler_axis = math.atan2(stapler[1, 0], stapler[0, 0])  # 16 cm long, lying along the desk
-    result = run_skill(robot, context, "PICK", {"object": "red_stapler"})
+    skill = PickSkill(CATALOG["PICK"], robot)
+    result = skill.execute(skill.spec.bind({"object": "red_stapler"}), context)
     assert result.success, result.error_msg
     assert sim.holding("red_stapler")
     arm_heading = sim.base_pose()[2] - math.pi / 2  # the arm reaches out along base_link -y
     assert abs(math.sin(arm_heading - stapler_axis)) < math.sin(math.radians(20))  # the arm along it
+    # It says which side it grasps across: the 5 cm one, its narrowest.
+    assert "across its 0.05 m side, its narrowest" in result.message, result.message
+    assert float(result.outputs["grasped_across_m"]) == pytest.approx(0.05, abs=0.01)  # the arm within 20 degrees
+    assert any("grasping red_stapler across its 0.05 m side" in f.message for f in context.feedback)
+
+
+def test_pick_chooses_the_narrowest_side_that_fits() -> None:
+    gripper = 0.12  # control.manip_skills.GRIPPER_OPEN
+    glasses = SceneItem("glasses", "glasses case", np.zeros(3), np.array([0.16, 0.06, 0.04]), yaw=0.0)
+    across_long = grasp_choice(glasses, 0.0, 0.02)  # the fingers close along its 16 cm side: go round
+    assert across_long.across == pytest.approx(0.16) and across_long.narrowest == pytest.approx(0.06)
+    assert across_long.go_round
+    across_narrow = grasp_choice(glasses, math.pi / 2, 0.02)
+    assert across_narrow.across == pytest.approx(0.06) and not across_narrow.go_round
+    assert across_narrow.words() == "across its 0.06 m side, its narrowest"
+    sponge = SceneItem("sponge", "sponge", np.zeros(3), np.array([0.10, 0.07, 0.03]), yaw=0.0)
+    assert grasp_choice(sponge, 0.0, 0.02).go_round  # 10 cm fits, but 7 cm is the better grasp
+    assert not grasp_choice(sponge, 0.0, 0.05).go_round  # not worth the drive for less than 5 cm
+    assert "(its narrowest is 0.07 m)" in grasp_choice(sponge, 0.0, 0.05).words()
+    cup = SceneItem("cup", "cup", np.zeros(3), np.array([0.08, 0.08, 0.1]), yaw=0.7)
+    assert not grasp_choice(cup, 0.3, 0.02).go_round  # round: every side is the same
+    pillow = SceneItem("pillow", "pillow", np.zeros(3), np.array([0.35, 0.25, 0.1]), yaw=0.0)
+    assert not grasp_choice(pillow, 0.0, 0.02).go_round and grasp_choice(pillow, 0.0, 0.02).narrowest > gripper
+
+
+def test_a_thing_too_wide_on_every_side_is_refused_before_anything_moves() -> None:
+    sim = Simulator(load_scenario("apartment"))
+    robot, context = SimulatedRobot(sim), LockstepContext(sim)
+    base, joints = sim.base_pose(), sim.joint_positions()
+    result = run_skill(robot, context, "PICK", {"object": "pink_pillow"})  # 0.35 x 0.25 m
+    assert result.error_code == SkillErrorCode.NO_GRASP
+    assert "too wide to grasp on every side: 0.35 x 0.25 m" in result.error_msg, result.error_msg
+    assert sim.base_pose() == pytest.approx(base, abs=1e-3)
+    assert all(sim.joint_positions()[j] == pytest.approx(joints[j], abs=1e-3) for j in ARM_JOINTS)
 
 
 def test_a_thing_held_low_is_not_an_obstacle_in_the_robots_way() -> None:

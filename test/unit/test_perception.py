@@ -57,8 +57,10 @@ def test_backprojection_of_a_synthetic_plane_is_exact() -> None:
     np.testing.assert_allclose(map_points[:, 0], 2.0, atol=1e-9)  # the wall is at x = 2 in the map
 
 
-def test_measured_box_centre_within_5_mm() -> None:
-    # A synthetic 10 cm cube seen face-on at 1.5 m: its visible face is 5 cm nearer than its centre.
+def test_measured_box_face_on_with_nothing_behind() -> None:
+    # A synthetic 10 cm cube seen face-on at 1.5 m with no reading around it: its face's width and
+    # height are measured; how deep it is nothing shows, so the box ends at the seen face (1 cm thick,
+    # not assumed as deep as wide). perception.extent's tests cover boxes whose depth is seen or bounded.
     half = 0.05
     centre_camera = np.array([0.1, -0.05, 1.5])
     face = centre_camera[2] - half
@@ -71,8 +73,12 @@ def test_measured_box_centre_within_5_mm() -> None:
     observation = measure(Detection("box", np.isfinite(depth), 0.9, "test"), frame)
     assert observation is not None
     truth = transform_points(centre_camera[None, :], LOOKING_DOWN_X)[0]
-    assert np.linalg.norm(observation.position - truth) < 0.005
-    np.testing.assert_allclose(observation.size, [0.1, 0.1, 0.1], atol=0.012)
+    face_x = truth[0] - half  # the camera looks along map +x
+    np.testing.assert_allclose(observation.position[1:], truth[1:], atol=0.003)
+    assert face_x <= observation.position[0] <= face_x + 0.01
+    # The outermost pixel centres lie up to a pixel (2.8 mm here) inside the face's edges.
+    np.testing.assert_allclose(observation.size, [0.1, 0.01, 0.1], atol=0.004)
+    assert abs(math.cos(observation.yaw)) < 0.01  # its long side runs across the view (map y)
 
 
 def test_bad_frames_are_refused() -> None:
