@@ -33,6 +33,9 @@ unit ros e2e: setup
 bench: setup
 	@$(IN_ENV) python benchmarks/sim_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/perception_bench.py --out reports/bench
+	@$(IN_ENV) python benchmarks/size_bench.py --out reports/bench
+	@$(IN_ENV) python -m benchmarks.identity_bench --out reports/bench
+	@$(IN_ENV) python -m benchmarks.identity_bench --detector color --out reports/bench
 	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
 	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_plan_bench.py --out reports/bench

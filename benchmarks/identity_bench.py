@@ -535,6 +535,9 @@ class Run:
             "case": self.case,
             "subject": self.subject,
             "seen": order,
+            # The detector never made a track of the object before the act (e.g. a black remote for the colour
+            # detector): the case says nothing about identity and is left out of the summary.
+            "tracked_before": self.ids_before.get(NEW) is not None,
             "simulated_s": self.simulator.time,
         }
         for method, claims in self.claims().items():
@@ -564,8 +567,9 @@ class Run:
 
 
 def summary(results: list[dict[str, Any]], worlds: set[str]) -> dict[str, Any]:
-    chosen = [r for r in results if r["world"] in worlds]
-    out: dict[str, Any] = {"cases": len(chosen)}
+    in_worlds = [r for r in results if r["world"] in worlds]
+    chosen = [r for r in in_worlds if r["tracked_before"]]
+    out: dict[str, Any] = {"cases": len(chosen), "not_tracked_before": len(in_worlds) - len(chosen)}
     for method in METHODS:
         moves = [r for r in chosen if r["case"].startswith("move") or r["case"] == "occluded_then_revealed"]
         added = [r for r in chosen if r["case"].startswith("new_object")]
@@ -595,6 +599,14 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             f"## Summary, {split}: {part['cases']} cases",
             "",
+            *(
+                [
+                    f"({part['not_tracked_before']} cases left out: their object was never tracked before the act.)",
+                    "",
+                ]
+                if part["not_tracked_before"]
+                else []
+            ),
             "| method | cases right at the end | moves keeping their id | new objects with a new id | duplicates "
             "| label flips |",
             "|---|---|---|---|---|---|",
@@ -618,7 +630,8 @@ def markdown(report: dict[str, Any]) -> str:
             m = r[method]
             after = "-" if m["right_after_s"] is None else f"{m['right_after_s']:.1f}"
             cells.append(f"{'yes' if m['right_at_end'] else 'no'} / {after} / {len(m['duplicates'])}")
-        lines.append(f"| {r['world']} | {r['case']} | {r['subject']} | {r['seen']} | " + " | ".join(cells) + " |")
+        seen = r["seen"] if r["tracked_before"] else "never tracked before the act"
+        lines.append(f"| {r['world']} | {r['case']} | {r['subject']} | {seen} | " + " | ".join(cells) + " |")
     widths: dict[str, list[float]] = {}
     for r in report["cases"]:
         for shape, error in r[NEW].get("width_error_m", {}).items():

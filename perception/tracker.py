@@ -25,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
+from perception.extent import ExtentAccumulator
 from perception.frame import RGBDFrame
-from perception.geometry import invert
+from perception.geometry import invert, yaw_of_quaternion
 from perception.identity import (
     SIMILAR_COLORS,
     Belief,
@@ -38,7 +39,7 @@ from perception.identity import (
     size_likelihood,
 )
 from perception.measure import Observation
-from perception.scene_graph import ObjectKind, ObjectState, Predicate, Relation, SceneObject
+from perception.scene_graph import MERGED_IDS_ATTRIBUTE, ObjectKind, ObjectState, Predicate, Relation, SceneObject
 
 Array = npt.NDArray[np.float64]
 NS = 1_000_000_000
@@ -67,6 +68,7 @@ class TrackerSettings:
     moved_distance_m: float = 0.25  # re-found this far from its belief: moved
     moved_hold_s: float = 30.0  # how long "moved" is reported
     merge_distance_m: float = 0.05  # same label and colour this close: one object
+    jump_m: float = 0.12  # farther (or 3 sigma of the measurement) from a firmly believed object: a doubt
     tentative_timeout_s: float = 3.0  # an unconfirmed track not seen again for this long is dropped
     # An object not detected where it should be in view loses belief and becomes missing (the scene
     # graph filtering of dynamic scenes); off, objects stay where last seen (a benchmark ablation).
@@ -99,6 +101,7 @@ class Track:
     hits: int = 1
     true_id: str | None = None  # the simulator's id of the last associated detection (evaluation)
     last_position: Array = field(default_factory=lambda: np.zeros(3))  # where it was last seen
+    extent: ExtentAccumulator = field(default_factory=ExtentAccumulator)  # its box, fused over views
     label_belief: Belief = field(default_factory=lambda: Belief(2.0))
     color_belief: Belief = field(default_factory=lambda: Belief(2.0))
     doubts: dict[str, float] = field(default_factory=dict)  # id of a known object -> P(this is it, moved)
@@ -237,7 +240,7 @@ class Tracker:
                 particles=self._around(obj.position, sigma),
                 weights=np.full(n, 1.0 / n),
                 size=obj.size.copy(),
-                yaw=0.0,
+                yaw=yaw_of_quaternion(obj.orientation),
                 created_ns=obj.last_seen_ns,
                 last_seen_ns=obj.last_seen_ns,
                 confidence=min(obj.confidence, MAX_CONFIDENCE),
@@ -311,6 +314,16 @@ class Tracker:
         cost = np.where(distance <= settings.gate_m, distance, NO_MATCH)
         relocate = settings.relocate_cost_m + 0.01 * distance
         cost = np.where((cost >= NO_MATCH) & may_relocate[:, None], relocate, cost)
+        if settings.identity_hypotheses:
+            # An object firmly believed at its spot does not jump to a sighting elsewhere in one frame, even
+            # with its spot in view (the detector may just have missed it there, next to a look-alike): the
+            # sighting becomes a doubt, settled when the spot is seen empty (merged) or occupied (two).
+            unsure = np.array(
+                [t.state in (ObjectState.MISSING, ObjectState.OCCLUDED) or t.confidence < 0.5 for t in tracks]
+            )
+            ranges = np.array([o.range_m for o in observations])
+            jump = np.maximum(settings.jump_m, 3.0 * (settings.noise_base_m + settings.noise_per_m2 * ranges**2))
+            cost = np.where((distance > jump[None, :]) & ~unsure[:, None], NO_MATCH, cost)
         if settings.label_evidence:
             cost = cost + LABEL_COST_M * (1.0 - label_agreement(tracks, observations))
         cost = np.where(compatible, cost, NO_MATCH)
@@ -331,8 +344,9 @@ class Tracker:
             weights = track.weights * np.exp(-0.5 * squared / sigma**2) + 1e-300
             track.weights = weights / weights.sum()
             self._resample(track, observation.position, sigma)
-        track.size = 0.7 * track.size + 0.3 * observation.size if track.hits else observation.size
-        track.yaw = observation.yaw
+        if moved_far:
+            track.extent.reset()  # what was seen of it at its old place is not where it is now
+        track.size, track.yaw = track.extent.fold(observation.evidence, observation.size, observation.yaw)
         track.hits += 1
         track.last_seen_ns = stamp
         track.last_position = observation.position.copy()
@@ -373,7 +387,6 @@ class Tracker:
         """P(the new sighting is known object k, moved) for the known objects of its kind that were not
         seen this frame (perception/identity.py); empty when it is plainly a new object."""
         prior = self.settings.identity
-        gate = self.settings.gate_m
         color = observation.attributes.get("color")
         labels = set(observation.class_scores())
         candidates = []
@@ -382,8 +395,8 @@ class Tracker:
                 continue
             if not labels & known.label_belief.plausible() or not colors_fit(color, known.attributes.get("color")):
                 continue
-            if float(np.linalg.norm(known.last_position - observation.position)) <= gate:
-                continue  # close by, it would have been associated: not a move
+            if float(np.linalg.norm(known.last_position - observation.position)) <= self.settings.jump_m:
+                continue  # this close it would have been associated: not a move
             appearance = size_likelihood(observation.size, known.size, prior)
             if color is not None and known.attributes.get("color") not in (None, color):
                 appearance *= prior.similar_color_likelihood
@@ -449,7 +462,7 @@ class Tracker:
         """The sighting was the known object, moved: the known id takes over the sighting's belief."""
         known.particles, known.weights = sighting.particles.copy(), sighting.weights.copy()
         known.last_position = sighting.last_position.copy()
-        known.size, known.yaw = sighting.size.copy(), sighting.yaw
+        known.size, known.yaw, known.extent = sighting.size.copy(), sighting.yaw, sighting.extent
         known.last_seen_ns = max(known.last_seen_ns, sighting.last_seen_ns)
         known.confidence = max(sighting.confidence, 0.6)
         known.hits += sighting.hits
@@ -460,6 +473,9 @@ class Tracker:
         if known.color_belief.value is not None:
             known.attributes["color"] = known.color_belief.value
         known.set_state(ObjectState.MOVED, stamp)
+        aliases = [*known.attributes.get(MERGED_IDS_ATTRIBUTE, "").split(","), sighting.id]
+        aliases += sighting.attributes.get(MERGED_IDS_ATTRIBUTE, "").split(",")
+        known.attributes[MERGED_IDS_ATTRIBUTE] = ",".join(dict.fromkeys(a for a in aliases if a))
         for other in self.tracks.values():  # doubts about the sighting are doubts about the known object now
             if sighting.id in other.doubts and other is not known:
                 other.doubts[known.id] = max(other.doubts.pop(sighting.id), other.doubts.get(known.id, 0.0))
@@ -595,6 +611,7 @@ class Tracker:
             color = observation.attributes.get("color")
             if color is not None:
                 track.color_belief.add({color: observation.score})
+        track.size, track.yaw = track.extent.fold(observation.evidence, observation.size, observation.yaw)
         self.tracks[track_id] = track
         return track
 

@@ -90,6 +90,7 @@ def test_a_move_seen_at_the_new_spot_first_is_a_doubt_then_one_object_with_the_o
     assert session.live() == [banana]  # one banana, under the id it always had
     track = session.tracker.tracks[banana]
     assert track.state == ObjectState.MOVED
+    assert track.attributes["merged_ids"] == sightings[0].id  # what named the sighting names it now
     assert np.linalg.norm(track.position() - np.array(NEW_SPOT)) < 0.05
     assert not doubt_relations(session.tracker.confirmed())
 
@@ -203,3 +204,23 @@ def test_a_sighting_where_a_track_is_joins_it_whatever_the_class() -> None:
     session.see(LOOK_X, sighting((2.01, 0.0, 1.0), "cup", "blue", (0.08, 0.08, 0.1)), frames=3)
     (track,) = session.tracker.confirmed()
     assert track.label == "mug" and len(session.tracker.tracks) == 1
+
+
+def test_a_missed_detection_beside_a_look_alike_does_not_hand_the_id_over() -> None:
+    """The detector misses the banana for a frame just as a second one is put down 25 cm away: the id
+    stays with the first, the second is a new object."""
+    session, banana = known_banana()
+    beside = (2.0, 0.25, 1.0)
+    session.see(LOOK_X, sighting(beside), frames=1)  # the first banana not detected this frame
+    session.see(LOOK_X, sighting(OLD_SPOT), sighting(beside), frames=3)
+    track = session.tracker.tracks[banana]
+    assert np.linalg.norm(track.position() - np.array(OLD_SPOT)) < 0.05 and track.state == ObjectState.VISIBLE
+    assert len(session.live()) == 2 and not any(t.doubts for t in session.tracker.confirmed())
+
+
+def test_a_nudge_within_view_keeps_the_id() -> None:
+    """Pushed 20 cm along the counter in view: first a doubt, then the empty spot merges it back."""
+    session, banana = known_banana()
+    session.see(LOOK_X, sighting((2.0, 0.2, 1.0)), frames=5)
+    assert session.live() == [banana]
+    assert np.linalg.norm(session.tracker.tracks[banana].position() - np.array((2.0, 0.2, 1.0))) < 0.05
