@@ -43,10 +43,11 @@ from benchmarks.perception_bench import (
     MIN_PIXELS,
     LastSeenBaseline,
     RecordingTracker,
+    aim_head,
     frame_of,
-    head_target,
     make_detector,
     point_in_view,
+    teleport,
     true_positions,
 )
 from perception.detectors.color import ColorDetector
@@ -57,7 +58,7 @@ from perception.semantic_map import load_semantic_map
 from perception.tracker import Tracker, TrackerSettings
 from sim.camera import CameraRenderer
 from sim.scenario import AddEvent, AtTime, MoveEvent, OnFurniture, RemoveEvent, load_scenario, parse_scenario
-from sim.simulator import Simulator, TrajectoryPoint
+from sim.simulator import Simulator
 
 Array = npt.NDArray[np.float64]
 Point = tuple[float, float, float]
@@ -342,20 +343,10 @@ class Run:
             self.step()
 
     def look_at(self, point: Point | Array, hold_s: float = 1.2) -> None:
-        pan, tilt = head_target(self.simulator, (float(point[0]), float(point[1]), float(point[2])))
-        current = self.simulator.joint_positions()["joint_head_pan"]
-        duration = max(0.4, abs(pan - current) / 1.5)
-        target = {"joint_head_pan": pan, "joint_head_tilt": tilt}
-        self.simulator.follow_trajectory(
-            "head_controller", ["joint_head_pan", "joint_head_tilt"], [TrajectoryPoint(duration, target)]
-        )
-        self.hold(duration + hold_s)
+        self.hold(aim_head(self.simulator, (float(point[0]), float(point[1]), float(point[2]))) + hold_s)
 
     def teleport(self, pose: Pose) -> None:
-        q = self.simulator.data.qpos
-        for joint, value in zip(("base_x", "base_y", "base_yaw"), pose, strict=True):
-            q[self.simulator._joint_qpos[joint]] = value
-            self.simulator.data.qvel[self.simulator._joint_qvel[joint]] = 0.0
+        teleport(self.simulator, pose)
 
     def position(self, object_id: str) -> Array:
         return self.simulator.object_pose(object_id)[:3, 3].copy()

@@ -384,6 +384,25 @@ def head_target(simulator: Simulator, point: Point) -> tuple[float, float]:
     return pan, max(-1.4, min(0.7, tilt))
 
 
+def aim_head(simulator: Simulator, point: Point) -> float:
+    """Start turning the head towards a map point (at 1.5 rad/s, at least 0.4 s); the seconds it takes."""
+    pan, tilt = head_target(simulator, point)
+    current = simulator.joint_positions()["joint_head_pan"]
+    duration = max(0.4, abs(pan - current) / 1.5)
+    joints = ["joint_head_pan", "joint_head_tilt"]
+    target = {"joint_head_pan": pan, "joint_head_tilt": tilt}
+    simulator.follow_trajectory("head_controller", joints, [TrajectoryPoint(duration, target)])
+    return duration
+
+
+def teleport(simulator: Simulator, pose: tuple[float, float, float]) -> None:
+    """Put the base at (x, y, yaw) at once, at rest (a scripted session, not driving)."""
+    q = simulator.data.qpos
+    for joint, value in zip(("base_x", "base_y", "base_yaw"), pose, strict=True):
+        q[simulator._joint_qpos[joint]] = value
+        simulator.data.qvel[simulator._joint_qvel[joint]] = 0.0
+
+
 def true_positions(simulator: Simulator) -> dict[str, Array]:
     return {oid: simulator.object_pose(oid)[:3, 3].copy() for oid in simulator.object_ids if oid in simulator.present}
 
@@ -445,19 +464,10 @@ class WorldRun:
             self.step()
 
     def look_at(self, point: Point, hold_s: float) -> None:
-        pan, tilt = head_target(self.simulator, point)
-        current = self.simulator.joint_positions()["joint_head_pan"]
-        duration = max(0.4, abs(pan - current) / 1.5)
-        joints = ["joint_head_pan", "joint_head_tilt"]
-        target = {"joint_head_pan": pan, "joint_head_tilt": tilt}
-        self.simulator.follow_trajectory("head_controller", joints, [TrajectoryPoint(duration, target)])
-        self.hold(duration + hold_s)
+        self.hold(aim_head(self.simulator, point) + hold_s)
 
     def teleport(self, pose: tuple[float, float, float]) -> None:
-        q = self.simulator.data.qpos
-        for joint, value in zip(("base_x", "base_y", "base_yaw"), pose, strict=True):
-            q[self.simulator._joint_qpos[joint]] = value
-            self.simulator.data.qvel[self.simulator._joint_qvel[joint]] = 0.0
+        teleport(self.simulator, pose)
 
     def move(self, move: Move) -> None:
         simulator = self.simulator
