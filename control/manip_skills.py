@@ -596,6 +596,18 @@ def width_across_fingers(item: SceneItem, wrist_yaw: float) -> float:
     return 2.0 * item.support(np.array([math.cos(wrist_yaw), math.sin(wrist_yaw), 0.0]))
 
 
+def holds_between_fingers(item: SceneItem, wrist_yaw: float, measured: float) -> bool:
+    """Whether fingers ``measured`` apart hold the object: about as wide as it is across the fingers,
+    or as its narrowest side (the graph's box of a held thing may turn in the hand; PICK grasps across
+    the narrowest side), down to half of that (a mug held beside its handle). More than 5 mm wider is
+    the open gripper, not a grasp."""
+    for width in {width_across_fingers(item, wrist_yaw), float(min(item.size[:2]))}:
+        grip = GraspCheck(object_width=width, above=0.005)
+        if grip.evaluate(GRIPPER_CLOSED, measured).holding or width / 2 <= measured < grip.width_range[0]:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class GraspChoice:
     """Which of an object's footprint sides the fingers close across from where the arm is."""
@@ -819,12 +831,8 @@ class PlaceSkill(ArmSkill):
         pose = self._pose(context)
         (held_item,) = items_in_base(items_from_scene_graph([held]), pose)
         # Fingers on an object are no wider than it (5 mm of slack): the open-ish home width is not a grasp.
-        grip = GraspCheck(object_width=width_across_fingers(held_item, self._arm().wrist_yaw), above=0.005)
         measured = self._joints()[GRIPPER]
-        # Narrower than its box is fine down to half of it (a mug held beside its handle).
-        width = grip.object_width or 0.0
-        holding = grip.evaluate(GRIPPER_CLOSED, measured).holding or width / 2 <= measured < grip.width_range[0]
-        if not holding:
+        if not holds_between_fingers(held_item, self._arm().wrist_yaw, measured):
             return SkillResult.failure(
                 SkillErrorCode.PRECONDITION_FAILED,
                 f"the gripper does not hold {object_id}: its fingers are {measured:.3f} m apart",

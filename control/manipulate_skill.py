@@ -32,19 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from control.arm import DEFAULT_GEOMETRY, ArmGeometry, GraspCheck
+from control.arm import DEFAULT_GEOMETRY, ArmGeometry
 from control.manip_skills import (
     GRIPPER,
-    GRIPPER_CLOSED,
     GRIPPER_OPEN,
     ArmMotionError,
     FloatArray,
     ManipulationSettings,
     PickSkill,
+    holds_between_fingers,
     items_in_base,
     to_base,
     to_map,
-    width_across_fingers,
 )
 from control.motion_plan import motion_plan_of
 from control.nav_skills import NavigationSettings
@@ -294,10 +293,7 @@ class ManipulateSkill(PickSkill):
         """Whether the gripper holds the object: fingers as wide as it (PLACE's check) and it near the hand."""
         pose = self._pose(context)
         (item,) = items_in_base(items_from_scene_graph([node]), pose)
-        grip = GraspCheck(object_width=width_across_fingers(item, self._arm().wrist_yaw), above=0.005)
-        measured = self._joints()[GRIPPER]
-        width = grip.object_width or 0.0
-        fingers = grip.evaluate(GRIPPER_CLOSED, measured).holding or width / 2 <= measured < grip.width_range[0]
+        fingers = holds_between_fingers(item, self._arm().wrist_yaw, self._joints()[GRIPPER])
         near = float(np.linalg.norm(to_map(pose, self.hand()) - node.position)) <= self.manipulation.tracker_tolerance
         return fingers and near
 

@@ -25,6 +25,7 @@ from control.manip_skills import (
     clear_height,
     grasp_choice,
     headroom,
+    holds_between_fingers,
     simplify,
     to_base,
     to_map,
@@ -330,6 +331,16 @@ def test_pick_chooses_the_narrowest_side_that_fits() -> None:
     assert not grasp_choice(cup, 0.3, 0.02).go_round  # round: every side is the same
     pillow = SceneItem("pillow", "pillow", np.zeros(3), np.array([0.35, 0.25, 0.1]), yaw=0.0)
     assert not grasp_choice(pillow, 0.0, 0.02).go_round and grasp_choice(pillow, 0.0, 0.02).narrowest > gripper
+
+
+def test_a_held_thing_counts_as_held_across_its_narrowest_side() -> None:
+    """The graph's box of a book held across its 3 cm side may say the fingers face its 15 cm side."""
+    book = SceneItem("book", "book", np.zeros(3), np.array([0.15, 0.03, 0.22]), yaw=0.0)
+    assert holds_between_fingers(book, 0.0, 0.030)  # across the fingers it would be 15 cm
+    assert holds_between_fingers(book, math.pi / 2, 0.030)
+    assert not holds_between_fingers(book, 0.0, 0.002)  # closed on nothing
+    cup = SceneItem("cup", "cup", np.zeros(3), np.array([0.08, 0.08, 0.1]))
+    assert holds_between_fingers(cup, 0.3, 0.079) and not holds_between_fingers(cup, 0.3, 0.12)  # 0.12: open
 
 
 def test_a_thing_too_wide_on_every_side_is_refused_before_anything_moves() -> None:
