@@ -388,16 +388,20 @@ class Tracker:
         seen this frame (perception/identity.py); empty when it is plainly a new object."""
         prior = self.settings.identity
         color = observation.attributes.get("color")
-        labels = set(observation.class_scores())
+        scores = observation.class_scores()
+        best = max(scores.values(), default=0.0)
         candidates = []
         for known in self.tracks.values():
             if known is track or known.id in matched or not known.confirmed or known.state == ObjectState.MISSING:
                 continue
-            if not labels & known.label_belief.plausible() or not colors_fit(color, known.attributes.get("color")):
+            # Its own class must be one the sighting backs about as well as its best (a red cup whose view
+            # also fits an apple a little is no candidate for the red apple).
+            agreement = scores.get(known.label, 0.0) / best if best > 0.0 else 0.0
+            if agreement < 0.5 or not colors_fit(color, known.attributes.get("color")):
                 continue
             if float(np.linalg.norm(known.last_position - observation.position)) <= self.settings.jump_m:
                 continue  # this close it would have been associated: not a move
-            appearance = size_likelihood(observation.size, known.size, prior)
+            appearance = agreement * size_likelihood(observation.size, known.size, prior)
             if color is not None and known.attributes.get("color") not in (None, color):
                 appearance *= prior.similar_color_likelihood
             unseen_s = (stamp - known.last_seen_ns) / NS

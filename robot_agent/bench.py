@@ -37,6 +37,7 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "none": {},
     "no_filtering": {"perception": {"dynamic_filtering": False}},  # no missing objects: last-seen positions
     "no_replanning": {"agent": {"max_replans": 0}},
+    "no_identity": {"perception": {"identity_hypotheses": False}},  # the tracker before issue 14
 }
 UNREACHABLE_MODEL = (
     '{"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "unreachable", "timeout_s": 2, "retries": 0}'

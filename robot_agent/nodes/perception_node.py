@@ -86,10 +86,18 @@ class PerceptionNode(Node):
         dynamic = p(
             "dynamic_filtering", True, "Mark objects missing when their spot is seen empty; off: last-seen only"
         )
+        identity = p(
+            "identity_hypotheses",
+            True,
+            "A sighting that may be a known object moved is a possibly_same_as doubt, labels from evidence; "
+            "off: the tracker before issue 14",
+        )
         self._perception = Perception(
             make_detector(detector_name, **detector_options),
             semantic_map,
-            tracker_settings=TrackerSettings(negative_evidence=bool(dynamic)),
+            tracker_settings=TrackerSettings(
+                negative_evidence=bool(dynamic), identity_hypotheses=bool(identity), label_evidence=bool(identity)
+            ),
         )
         if self._state_file:
             self._restore()

@@ -224,3 +224,12 @@ def test_a_nudge_within_view_keeps_the_id() -> None:
     session.see(LOOK_X, sighting((2.0, 0.2, 1.0)), frames=5)
     assert session.live() == [banana]
     assert np.linalg.norm(session.tracker.tracks[banana].position() - np.array((2.0, 0.2, 1.0))) < 0.05
+
+
+def test_a_look_alike_class_that_only_half_fits_is_no_candidate() -> None:
+    """A red cup seen where the red apple is not, whose view fits an apple a little: no doubt about the apple."""
+    session = Session()
+    session.see(LOOK_X, sighting(OLD_SPOT, "apple", "red", (0.08, 0.08, 0.08)), frames=4)
+    cup = sighting(NEW_SPOT, "cup", "red", (0.08, 0.08, 0.09), {"cup": 0.9, "apple": 0.3})
+    session.see(LOOK_Y, cup, frames=3)
+    assert all(not t.doubts for t in session.tracker.confirmed())
