@@ -422,10 +422,11 @@ class Run:
             twin_ids = {m: self.track_of(m, twin) for m in METHODS}
             self.expected = self._swapped(subject, twin, twin_ids)
             self.look_at(world.elsewhere, 0.6)
+            # The twin steps aside first so that neither is put down on the other.
             self.simulator.apply_event(MoveEvent(action="move", object=twin, to=self.destination, when=AtTime(at=0)))
             self.act(MoveEvent(action="move", object=subject, to=world.swap, when=AtTime(at=0)))
             self.simulator.apply_event(
-                MoveEvent(action="move", object=twin, to=self._place_of(subject_at), when=AtTime(at=0))
+                MoveEvent(action="move", object=twin, to=self._subject_place(), when=AtTime(at=0))
             )
             self.look_at(twin_at, 2.5)
             self.look_at(subject_at, 2.5)
@@ -456,7 +457,7 @@ class Run:
         self.renderer.close()
         return self._scores()
 
-    def _place_of(self, position: Array) -> OnFurniture:
+    def _subject_place(self) -> OnFurniture:
         """The placement of the subject's original spot (for the swap)."""
         spec = next(o for o in self.simulator.scenario.objects if o.id == self.subject)
         assert isinstance(spec.place, OnFurniture)
