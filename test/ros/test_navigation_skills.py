@@ -81,7 +81,8 @@ def test_goto_drives_between_rooms_to_a_named_piece_of_furniture(kitchen: Stack,
     assert any(f.phase == "driving" and f.distance_remaining > 3.0 for f in caller.feedback)
 
 
-def test_cancel_stops_the_base_within_200_ms_of_simulated_time(kitchen: Stack, ros_node: Node) -> None:
+def test_cancel_stops_the_base_and_nothing_drives_it_afterwards(kitchen: Stack, ros_node: Node) -> None:
+    # How soon it stops is a figure of benchmarks/cancel_bench.py (idle and under load), not a test.
     caller = SkillCaller(ros_node, TIMEOUT_S)
     odom = odometry(ros_node)
     handle = caller.send("GOTO", {"target": "sideboard"})
@@ -94,16 +95,17 @@ def test_cancel_stops_the_base_within_200_ms_of_simulated_time(kitchen: Stack, r
     def still(m: Odometry) -> bool:
         return abs(m.twist.twist.linear.x) < 0.02 and abs(m.twist.twist.angular.z) < 0.05
 
-    # From when the server heard the cancel (the request's transport is not the server's to speed up).
+    # From when the server heard the cancel, on the robot's clock.
     cancelled_at = float(arguments_from_msg(result.outputs)["cancel_requested_at"])
 
-    def first_still() -> Odometry | None:
-        return next((m for m in list(odom.messages) if stamp_s(m) >= cancelled_at and still(m)), None)
+    def after(start: float) -> list[Odometry]:
+        return [m for m in list(odom.messages) if stamp_s(m) >= start]
 
-    wait_until(lambda: first_still() is not None, TIMEOUT_S, "the base at rest after the cancel")
-    stopped = first_still()
-    assert stopped is not None
-    assert stamp_s(stopped) - cancelled_at <= 0.2, f"stopped {stamp_s(stopped) - cancelled_at:.3f} s after the cancel"
+    wait_until(lambda: any(still(m) for m in after(cancelled_at)), TIMEOUT_S, "the base at rest after the cancel")
+    rest = stamp_s(next(m for m in after(cancelled_at) if still(m)))
+    wait_until(lambda: any(stamp_s(m) > rest + 1.0 for m in after(rest)), TIMEOUT_S, "a second of odometry at rest")
+    moving = [stamp_s(m) for m in after(rest) if not still(m)]
+    assert not moving, f"the base moved again at {moving[:3]} s after coming to rest at {rest:.2f} s"
 
 
 def stamp_s(msg: Odometry) -> float:
