@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph, SceneObject
+from planning.phrasing import closest_word
 
 LOG = logging.getLogger(__name__)
 
@@ -58,6 +59,12 @@ CATEGORIES = {
     "dish": {"plate", "bowl", "cup", "mug", "glass", "dish"},
     "stationery": {"stapler", "marker", "pen", "pencil", "notepad", "folder", "paper", "ream", "eraser"},
 }
+# Words of a phrase that are never read as a typo of a thing's name.
+PROTECTED_WORDS = frozenset(
+    {"near", "next", "beside", "from", "inside", "middle", "left", "right", "front", "behind", "above", "over",
+     "under", "below", "with", "without", "other", "another", "here", "there", "that", "this", "these", "those",
+     "some", "every", "each", "them", "your", "mine", "yours"}
+) | GENERIC | frozenset(CATEGORIES) | frozenset(SYNONYMS)  # fmt: skip
 SPATIAL = re.compile(
     r"^(?P<head>.+?)\s+(?P<relation>on top of|on|in|inside|near|next to|beside|by|from|at|in the middle of)\s+"
     r"(?P<anchor>.+)$"
@@ -153,6 +160,7 @@ class Grounder:
         self.use_embeddings = use_embeddings
         self.entities = [self._entity(o) for o in graph]
         self._label_vectors: tuple[list[str], np.ndarray] | None = None
+        self._vocabulary: frozenset[str] | None = None
 
     @staticmethod
     def _entity(obj: SceneObject) -> Entity:
@@ -215,6 +223,11 @@ class Grounder:
             candidates = [e.id for e in self._of_kinds(kinds) if e.kind == ObjectKind.OBJECT]
         similar: list[str] = []
         if not candidates and noun_words:
+            respelled = self._respelled(words)
+            if respelled != words:  # "bannana": a typo of a word the scene has
+                corrected = self._resolve(" ".join(respelled), kinds)
+                if corrected.candidates:
+                    return Resolution(phrase, corrected.candidates, corrected.similar)
             candidates, similar = self._by_meaning(" ".join(noun_words), kinds)
         if colors:
             wanted = {("gray" if c == "grey" else c) for c in colors}
@@ -223,6 +236,13 @@ class Grounder:
                 similar = candidates
             candidates = coloured
         return Resolution(phrase, candidates, similar)
+
+    def _respelled(self, words: list[str]) -> list[str]:
+        """The words with each one that is a typo of a word of the scene's names corrected."""
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(w for e in self.entities for n in e.names for w in n.split()) | set(COLORS)
+        vocabulary = self._vocabulary
+        return [w if w in vocabulary or w in PROTECTED_WORDS else (closest_word(w, vocabulary) or w) for w in words]
 
     def _names_entity(self, text: str) -> bool:
         """Whether the whole text is a name ("remote control", "cup on the counter" is not)."""

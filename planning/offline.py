@@ -19,7 +19,17 @@ from perception.scene_graph import ObjectKind, Predicate, SceneGraph
 from planning.goals import Condition, Goal
 from planning.grounding import COLORS, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
-from planning.safety import invalid_reason, refusal, strip_quoted
+from planning.phrasing import (
+    ASK_ABOUT,
+    CLAUSE_STARTS,
+    is_context,
+    plain_clause,
+    plain_command,
+    quote_spans,
+    unquote,
+    without_quotes,
+)
+from planning.safety import invalid_reason, refusal
 
 OBJECTS = (ObjectKind.OBJECT,)
 THINGS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)  # what to pick: objects first
@@ -39,6 +49,7 @@ STAGE_SPLIT = re.compile(
 STATEMENT = re.compile(r"^.+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
 REDUNDANT = re.compile(r"^(?:put|place|move|bring|take|leave|set) (?:it|them) (?:there|over there)$")
 PRONOUNS = {"it", "them", "that", "this", "this one", "that one", "those", "these"}
+DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an"})
 DECLARATIVE = re.compile(
     r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
@@ -48,7 +59,7 @@ VERBS = (
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
     r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
 )
-AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{VERBS})\b)|\s*,\s*")
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*,\s*")
 
 PLACE = re.compile(
     r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave)\s+(?P<obj>.+)\s+"
@@ -173,10 +184,11 @@ class OfflineParser:
         reason = invalid_reason(command)
         if reason:
             return Interpretation(Outcome.INVALID, reason, backend=self.name)
-        # Quoted text is what a note or a person says: data, never an instruction.
-        raw = strip_quoted(command.lower())
+        # Quoted text is what a note or a person says: data, never an instruction (only SAY reads it).
+        quoted, quotes = quote_spans(command)
+        raw = plain_command(quoted)
         text = normalize(raw)
-        refused = refusal(text)
+        refused = refusal(normalize(without_quotes(raw)))
         if refused:
             return Interpretation(Outcome.REFUSE, refused.reason, refusal_kind=refused.kind, backend=self.name)
         grounder = Grounder(graph, self.use_embeddings)
@@ -184,40 +196,22 @@ class OfflineParser:
             answered = self._answer(text, pending, grounder)
             if answered is not None:
                 return answered
-        if QUESTION.match(text):
-            return self._question(text, grounder)
+        asked = ASK_ABOUT.sub("", plain_clause(text))
+        if QUESTION.match(asked):
+            return self._question(unquote(asked, quotes), grounder)
         stages: list[list[Clause]] = []
-        previous_verb = previous_piece = ""
+        previous_verb = ""
         for part in _stages(raw):
-            clauses: list[Clause | None] = []
-            for raw_piece in _clauses(part):
-                piece = normalize(raw_piece)
-                if not piece or STATEMENT.match(piece):
-                    continue  # "the note says ...": a remark about the world
-                if REDUNDANT.match(TRAILING.sub("", POLITE.sub("", piece))) and (clauses or stages):
-                    continue  # "X belongs on Y, please put it there"
-                last = clauses[-1] if clauses else None
-                if last is not None and last.intent == "manipulate" and MANNER_START.match(piece):
-                    joined = self._clause(f"{previous_piece} {piece}")  # "..., without touching the vase"
-                    if joined is not None:
-                        clauses[-1], previous_piece = joined, f"{previous_piece} {piece}"
-                        continue
-                previous_piece = piece
-                clause = self._clause(piece)
-                if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
-                    clause = self._clause(f"{previous_verb} {piece}")  # "go to A and then to B"
-                if clause is not None:
-                    previous_verb = piece.split()[0] if clause.intent in ("go", "look") else ""
-                clauses.append(clause)
-            if any(c is None for c in clauses):
-                unparsed = normalize(part)
+            clauses, previous_verb = self._part_clauses(part, quotes, bool(stages), previous_verb)
+            if clauses is None:
+                unparsed = unquote(normalize(part), quotes)
                 return Interpretation(
                     Outcome.INVALID,
                     f"I did not understand {unparsed!r}. I can go to places, look at things, find, pick up and "
                     "put down objects, say something and wait.",
                     backend=self.name,
                 )
-            stages += [[c] for c in clauses if c is not None]
+            stages += [[c] for c in clauses]
         if not stages:
             return Interpretation(Outcome.INVALID, "The command has no instruction I can follow.", backend=self.name)
         _link_pronouns(stages)
@@ -225,14 +219,84 @@ class OfflineParser:
 
     # --- parsing -------------------------------------------------------------------------------
 
-    def _clause(self, text: str) -> Clause | None:
+    def _part_clauses(
+        self, part: str, quotes: list[str], after_stages: bool, previous_verb: str
+    ) -> tuple[list[Clause] | None, str]:
+        """The clauses of one stage's text (None when a piece is an instruction I cannot read), and
+        the verb a next piece without one goes on with ("go to A, then to B").
+
+        A piece that does not parse is tried joined with the next ("bring the cup, to the table");
+        a piece that only gives context ("I'm cold", "hey robot") is dropped; a noun phrase before a
+        clause that says "it" is what "it" means ("the mug on the desk, can you take it away").
+        """
+        pieces = [normalize(p) for p in _clauses(part)]
+        pieces = [p for p in pieces if p]
+        clauses: list[Clause] = []
+        topic: str | None = None
+        previous_piece = ""
+        index = 0
+        while index < len(pieces):
+            piece = pieces[index]
+            index += 1
+            if STATEMENT.match(piece):
+                continue  # "the note says ...": a remark about the world
+            if REDUNDANT.match(TRAILING.sub("", POLITE.sub("", piece))) and (clauses or after_stages):
+                continue  # "X belongs on Y, please put it there"
+            last = clauses[-1] if clauses else None
+            if last is not None and last.intent == "manipulate" and MANNER_START.match(piece):
+                joined = self._clause(f"{previous_piece} {piece}", quotes)  # "..., without touching the vase"
+                if joined is not None:
+                    clauses[-1], previous_piece = joined, f"{previous_piece} {piece}"
+                    continue
+            clause = self._clause(piece, quotes)
+            if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
+                clause = self._clause(f"{previous_verb} {piece}", quotes)  # "go to A and then to B"
+            if clause is None and clauses and previous_piece:  # "bring the cup, to the table"
+                joined_clause = self._clause(f"{previous_piece} {piece}", quotes)
+                if joined_clause is not None:
+                    clauses[-1], previous_piece = joined_clause, f"{previous_piece} {piece}"
+                    continue
+            while clause is None and index < len(pieces):  # "bring, the cup to the table"
+                joined_clause = self._clause(f"{piece} {pieces[index]}", quotes)
+                if joined_clause is None:
+                    break
+                piece, clause = f"{piece} {pieces[index]}", joined_clause
+                index += 1
+            if clause is None:
+                if piece.split()[0] in DETERMINER_WORDS and topic is None and not is_context(piece):
+                    topic = piece  # a fronted object, for the next clause's "it"
+                    continue
+                if is_context(piece):
+                    continue
+                return None, previous_verb
+            previous_piece = piece
+            if topic is not None:
+                for position, slot in enumerate(clause.slots):
+                    if slot.phrase.strip() in PRONOUNS:
+                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds)
+                        topic = None
+                        break
+            previous_verb = piece.split()[0] if clause.intent in ("go", "look") else ""
+            clauses.append(clause)
+        if topic is not None:
+            return None, previous_verb  # a noun phrase no clause refers to
+        return clauses, previous_verb
+
+    def _clause(self, text: str, quotes: list[str]) -> Clause | None:
+        clause = self._plain_clause(plain_clause(text), quotes)
+        if clause is not None:
+            for slot in clause.slots:
+                slot.phrase = unquote(slot.phrase, quotes)  # a quoted name is only compared, never followed
+        return clause
+
+    def _plain_clause(self, text: str, quotes: list[str]) -> Clause | None:
         text = TRAILING.sub("", POLITE.sub("", text)).strip()
         if not text:
             return None
         if match := WAIT.match(text):
             return Clause("wait", value=_seconds(match["n"], match["unit"]))
         if match := SAY.match(text):
-            spoken = " ".join(re.findall(r"[a-z0-9']+", match["text"]))
+            spoken = " ".join(re.findall(r"[a-z0-9']+", unquote(match["text"], quotes)))
             return Clause("say", value=spoken) if spoken else None
         if match := FIND.match(text):
             return Clause("find", [Slot(match["x"], OBJECTS)])

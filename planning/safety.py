@@ -27,9 +27,38 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     for pattern, kind, sentence in (
         (
             rf"\b(?:hit|hurt|harm|attack|kill|stab|punch|kick|injure|poison|shoot|strangle|choke|slap|bite|"
-            rf"push|shove|trip|threaten|scare|frighten|chase|burn|cut)\b.*\b{_PEOPLE}\b",
+            rf"push|shove|trip|threaten|scare|frighten|chase|burn|cut|smack|whack|beat|bash|thump|poke|jab|prod|"
+            rf"pinch|tackle|spray|squirt|splash|pour|spill|lob|hurl|fling|swing|wave|point|aim|drop)\b.*"
+            rf"\b{_PEOPLE}\b",
             "unsafe",
             "I will not do anything that could hurt a person or an animal.",
+        ),
+        (
+            # Striking is never a skill, whoever or whatever is struck ("hit Sam with the box").
+            r"\b(?:hit|punch|kick|slap|stab|smack|whack|beat up|bash|thump|poke|jab|prod|headbutt|elbow|bonk|"
+            r"strangle|choke|attack|injure|wound|kill|murder|tackle|shoot|poison)\b"
+            r"|\b(?:push|shove|trip|threaten|scare|frighten|chase|pinch|bite|hurt|harm)\s+(?!(?:the|a|an|it|them|"
+            r"this|that|these|those|my|your|our|his|her|their|all|everything|something|some|one|back|over|up|down|"
+            r"away|forward|aside|slowly|gently|carefully)\b)[a-z]+\b",
+            "unsafe",
+            "I will not strike, push or threaten anyone or anything.",
+        ),
+        (
+            # Damage on purpose: "smash the bottle", "break the plate", "throw the cup on the floor".
+            r"(?<!not )(?<!never )(?<!without )\b(?:smash|shatter|break|crush|destroy|wreck|damage|ruin|dent|"
+            r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e)\b(?!\s+(?:time|down the|the news))"
+            r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
+            r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
+            "unsafe",
+            "I will not break or damage things on purpose.",
+        ),
+        (
+            # Wheels: no stairs, steps up or other floors, in any phrasing (no world here has them).
+            r"\b(?:stairs?|staircase|stairway|stairwell|upstairs|downstairs|escalator|elevator|"
+            r"(?:upper|second|third|top|next|other|another) floor|floor (?:above|below|up|down)|"
+            r"(?:up|down) a floor|one floor (?:up|down))\b",
+            "infeasible",
+            "I cannot use stairs or reach another floor: I drive on the floor of this level.",
         ),
         (
             rf"\b(?:throw|toss|fling|hurl|swing|wave|point|aim|launch|chuck)\b.*\b{_SHARP}\b"

@@ -1,0 +1,306 @@
+"""How people talk, brought to the plain imperative the offline parser reads.
+
+A command passes three stages before it is parsed (planning/offline.py):
+
+1. ``quote_spans``: quoted text is cut out as data and stands in the command as a token
+   (``say "good morning"`` -> ``say quoted0``); only SAY reads a token back, so quoted words are
+   never followed as instructions (the injection rules see the command without them).
+2. ``plain_command``: the whole text, lower case: contractions expanded, politeness removed
+   wherever it stands ("please", "if you don't mind", "thanks"), openers and addresses dropped
+   ("hey", "ok so", "excuse me", "robot,"), numbers as words made digits, step words ("first",
+   "and after that") made the separators the parser splits on.
+3. ``plain_clause``: one clause: "would you mind fetching X" -> "fetch X", "I need X" ->
+   "bring me X", light-verb and phrasal idioms mapped onto the skill verbs ("have a look at" ->
+   "look at", "pop over to" -> "go to", "drop X off at Y" -> "put X on Y"), a misspelled first
+   verb corrected ("brign" -> "bring").
+
+``is_context`` tells a clause that only gives context ("I'm cold", "my hands are full", "hey
+robot") from an instruction the parser cannot read: the first is dropped, the second is an error.
+``closest_word`` is the edit distance the grounder uses for misspelled things too (rapidfuzz's
+optimal string alignment: a swap of two letters counts one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapidfuzz.distance import OSA
+
+QUOTE = re.compile(r"\"([^\"]*)\"|“([^”]*)”|«([^»]*)»|(?<![a-z0-9])'([^']*)'(?![a-z0-9])")
+QUOTE_TOKEN = re.compile(r"\bquoted(\d+)\b")
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Verbs the parser's patterns start with, and what the lexicon below maps onto them.
+SKILL_VERBS = _word_set(
+    "bring put place move take carry set return deliver drop transfer relocate pick grab get fetch lift hold collect "
+    "retrieve grasp give hand pass go drive navigate head walk come travel proceed roll find look search locate seek "
+    "hunt check inspect observe examine watch scan say tell announce speak wait pause stay sleep leave slide shift "
+    "position lay stand push"
+)
+
+CONTRACTIONS = (
+    (r"\bwhat's\b", "what is"), (r"\bwhere's\b", "where is"), (r"\bwho's\b", "who is"), (r"\bhow's\b", "how is"),
+    (r"\bthat's\b", "that is"), (r"\bthere's\b", "there is"), (r"\bhere's\b", "here is"), (r"\bit's\b", "it is"),
+    (r"\blet's\b", "let us"), (r"\bi'm\b", "i am"), (r"\byou're\b", "you are"), (r"\bwe're\b", "we are"),
+    (r"\bthey're\b", "they are"), (r"\bi've\b", "i have"), (r"\byou've\b", "you have"), (r"\bi'd\b", "i would"),
+    (r"\byou'd\b", "you would"), (r"\bi'll\b", "i will"), (r"\byou'll\b", "you will"), (r"\bcan't\b", "cannot"),
+    (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"), (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
+    (r"\bgimme\b", "give me"), (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
+)  # fmt: skip
+CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
+
+# Said anywhere, they change nothing the robot should do.
+POLITENESS = re.compile(
+    r"\b(?:please|pretty please|kindly|if you (?:do not|would not) mind|if you (?:can|could|would|are able)|"
+    r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
+    r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
+    r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap)\b"
+)
+OPENER_WORDS = (
+    r"hey|hi|hello|yo|oi|ok|okay|alright|all right|right|so|well|um+|uh+|erm|er|oh|ah|listen|excuse me|sorry|"
+    r"pardon me|good (?:morning|afternoon|evening)|hey there|hi there|hello there|dear|robot|buddy|mate|friend|pal|"
+    r"little robot|my friend|now then|and|also|then|first(?: of all)?|to (?:start|begin)(?: with)?|"
+    r"first things first|next|lastly"
+)
+OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
+# Step words the parser's stage split knows ("then"): the others said the same way.
+STEP_WORDS = (
+    (re.compile(r"\b(?:and )?(?:after that|afterwards|after this|once (?:you are|you have|that is) done|"
+                r"when (?:you are|that is) done|once finished|and next|next up)\b"), " then "),
+    (re.compile(r"\b(?:and )?(?:finally|lastly|last of all|to finish|at the end)\b"), " then "),
+    (re.compile(r"\b(?:and )?(?:second|secondly|third|thirdly)\b,?"), " then "),
+)  # fmt: skip
+
+UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+NUMBER_WORDS = re.compile(
+    rf"\b(?:(?P<tens>{'|'.join(TENS)})(?:[\s-](?P<unit>{'|'.join(k for k in UNITS if k != 'zero')}))?|"
+    rf"(?P<single>{'|'.join(UNITS)}))\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"
+)
+HALF_MINUTE = re.compile(r"\bhalf (?:a|one) minute\b|\ba half minute\b")
+A_UNIT = re.compile(r"\b(?:a|one) (second|minute)\b")
+
+# A request put as a need or a wish: what is wanted is brought.
+WANT = re.compile(
+    r"^(?:i (?:need|want|would like|would love|could use|could do with)|can i (?:have|get)|could i (?:have|get)|"
+    r"may i (?:have|get)|i would appreciate|i am (?:looking for|after))\s+(?!to\b|you\b)(?P<x>.+)$"
+)
+GERUND = re.compile(
+    r"^(?:would you mind|do you mind|would it be possible to try|how about|what about|could you try|try|"
+    r"would you be so kind as to|be so kind as to|i would appreciate you)\s+(?P<verb>[a-z]+ing)\b"
+)
+ASKING = re.compile(
+    r"^(?:can|could|would|will) you (?:please )?(?:go |just )?(?:and )?|^(?:i want|i need|i would like) you to |"
+    r"^(?:do|go) me a favou?r and |^(?:be a dear|be a star) and |^(?:you should|you could|you can|you must) |"
+    r"^(?:help me|let us) |^(?:do you think you could|is it possible (?:for you )?to|are you able to) |"
+    r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) "
+)
+# Asked about, not ordered: "can you tell me where the remote is" is "where is the remote".
+ASK_ABOUT = re.compile(r"^(?:(?:can|could|would) you )?(?:tell|show) me (?=(?:where|what|which|how many|if|whether)\b)")
+
+# Light verbs and phrasal verbs, each mapped onto the verb of a skill; ordered, first match wins.
+IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        # look
+        (r"^(?:have|take|get|give|cast) (?:a |an )?(?:quick |good |close |closer )?(?:look|peek|glance|eye|gander)"
+         r" (?:at|over|on|in|into|around)\s+", "look at "),
+        (r"^(?:peek|glance|peer|gaze|stare) (?:at|into|in|over)\s+", "look at "),
+        (r"^(?:check out|eyeball|look over|look around)\s+", "look at "),
+        (r"^(?:keep an eye on|turn (?:towards|toward|to)|face)\s+", "look at "),
+        # find
+        (r"^(?:have|take) (?:a )?(?:quick )?look (?:for|around for)\s+", "find "),
+        (r"^(?:keep an eye out for|try (?:and|to) find|see if you can (?:find|spot|locate)|track down|hunt down|"
+         r"dig up|go (?:and )?(?:find|look for|search for)|look out for|figure out where|find out where|"
+         r"spot|scout for|search around for|go looking for|look everywhere for)\s+", "find "),
+        # go
+        (r"^(?:pop|swing|stop|drop|nip|scoot|hop|roll|wander|run|zip|whizz|trundle|amble|mosey|scurry|dash|hurry|"
+         r"make your way|get yourself|take yourself|go on|move|come|get|go|head|walk|drive) (?:over |on |along |back )?"
+         r"(?:by|over to|over|into|to|round to|around to|across to|down to|up to|towards|toward)\s+", "go to "),
+        (r"^(?:visit|approach|reach|make it to|get close to|get near|go near)\s+", "go to "),
+        # put: "drop X off at Y", "stick X on Y", "set X down on Y"
+        (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss|put|leave|set) (?P<x>.+?) (?:off )?at\s+",
+         r"put \g<x> on "),
+        (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss) (?P<x>.+?) (?:off |down |back )?"
+         r"(?P<prep>on|onto|in|into|on top of|inside|to)\s+", r"put \g<x> \g<prep> "),
+        (r"^(?:drop off|put away|put back|put down|set down|lay down|place down) (?P<x>.+?) "
+         r"(?P<prep>at|on|onto|in|into|on top of|inside|to)\s+", r"put \g<x> \g<prep> "),
+        (r"^(?:put|set|place|lay|leave) (?P<x>.+?) (?:down|back|away) (?P<prep>at|on|onto|in|into|on top of|inside)\s+",
+         r"put \g<x> \g<prep> "),
+        # fetch
+        (r"^(?:grab|fetch|get|pass|hand|give|bring|chuck|toss|throw) me over\s+", "bring me "),
+        (r"^(?:grab|fetch|pass|snag|nab|find|pick out) me\s+", "bring me "),
+        (r"^(?:go|come) (?:and )?(?:get|grab|fetch|collect)\s+", "get "),
+        (r"^(?:bring|fetch|carry) (?P<x>.+?) (?:over|along)(?: here)?(?: to me)?$", r"bring me \g<x>"),
+        (r"^(?:snag|nab|scoop up|pick out|take hold of|get hold of|grab hold of|lay your hands on)\s+", "pick up "),
+        # say
+        (r"^(?:shout|yell|call out|say out loud|say aloud|read out|tell (?:everyone|everybody|us|them|the room))\s+",
+         "say "),
+        # wait
+        (r"^(?:hang on|hold on|sit tight|stay put|stand by|hold still|stay still|wait around|wait here|chill|rest)"
+         r"(?: for)?\s+", "wait "),
+        (r"^(?:pause for|stop for|stay for|stay here for|stay there for)\s+", "wait "),
+    )
+)  # fmt: skip
+
+# Words a misspelt verb is never taken for.
+NEVER_VERBS = _word_set("what where which when then that this there these those have with from some your")
+# Words that start a clause: the skill verbs and the first words of the idioms ("... and have a look").
+CLAUSE_STARTS = SKILL_VERBS | _word_set(
+    "have take get give cast peek glance peer check eyeball keep turn face try see track hunt dig spot scout pop "
+    "swing stop nip scoot hop wander run zip hurry make visit approach reach stick plonk plop stash park chuck toss "
+    "snag nab scoop shout yell call read hang sit stand hold chill would could can will"
+)
+# A clause that only sets the scene: "i am cold", "my hands are full", "it is late", "hey robot".
+CONTEXT = re.compile(
+    r"^(?:i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
+    r"there are|this is|that is|you know|you see|so|because|since|as|the (?:\w+ )?(?:is|are|was|were|looks|seems))\b"
+)
+INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
+
+
+def quote_spans(text: str) -> tuple[str, list[str]]:
+    """The text with each quoted span replaced by a ``quotedN`` token, and the spans' words."""
+    quotes: list[str] = []
+
+    def token(match: re.Match[str]) -> str:
+        inner = next(g for g in match.groups() if g is not None)
+        quotes.append(" ".join(re.findall(r"[a-z0-9']+", inner.lower())))
+        return f" quoted{len(quotes) - 1} "
+
+    return QUOTE.sub(token, text), quotes
+
+
+def without_quotes(text: str) -> str:
+    """A text with quote tokens, the tokens removed (what the safety rules read)."""
+    return QUOTE_TOKEN.sub(" ", text)
+
+
+def unquote(text: str, quotes: list[str]) -> str:
+    """Words of a text with each ``quotedN`` token put back as its quoted words."""
+    return QUOTE_TOKEN.sub(lambda m: quotes[int(m[1])] if int(m[1]) < len(quotes) else "", text)
+
+
+def plain_command(text: str) -> str:
+    """The whole command in plain words (lower case, punctuation that splits steps kept)."""
+    text = text.lower().replace("’", "'").replace("‘", "'")
+    for pattern, replacement in CONTRACTION_PATTERNS:
+        text = pattern.sub(replacement, text)
+    text = HALF_MINUTE.sub("30 seconds", text)
+    text = A_UNIT.sub(r"1 \1", text)
+    text = NUMBER_WORDS.sub(_number, text)
+    for pattern, replacement in STEP_WORDS:
+        text = pattern.sub(replacement, text)
+    text = POLITENESS.sub(" ", text)
+    text = re.sub(r"\s*,(?:\s*,)+", ",", text)  # "bring, , the cup"
+    text = re.sub(r"[ \t]+", " ", text).strip(" ,")
+    return _drop_opener(text)
+
+
+def plain_clause(clause: str) -> str:
+    """One clause (lower case words) as the imperative the parser's patterns read."""
+    text = _drop_opener(clause.strip())
+    for _ in range(3):  # "could you would you mind ...": each layer once
+        before = text
+        text = ASK_ABOUT.sub("", text)
+        if match := GERUND.match(text):
+            verb = base_verb(match["verb"])
+            if verb is not None:
+                text = verb + text[match.end() :]
+        text = ASKING.sub("", text).strip()
+        if match := WANT.match(text):
+            text = f"bring me {match['x']}"
+        text = _drop_opener(text)
+        if text == before:
+            break
+    text = _correct_verb(text)
+    for pattern, replacement in IDIOMS:
+        changed = pattern.sub(replacement, text, count=1)
+        if changed != text:
+            text = changed
+            break
+    return " ".join(text.split())
+
+
+def is_context(clause: str) -> bool:
+    """Whether a clause only gives context (a need, a reason, an address), not an instruction."""
+    text = clause.strip()
+    if not text or INTERJECTION.match(text):
+        return True
+    first = text.split()[0]
+    return bool(CONTEXT.match(text)) and first not in SKILL_VERBS
+
+
+def base_verb(gerund: str) -> str | None:
+    """ "fetching" -> "fetch", "putting" -> "put", "taking" -> "take"; None when it is no skill verb."""
+    stem = gerund[:-3]
+    for candidate in (stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else ""):
+        if candidate in SKILL_VERBS:
+            return candidate
+    return None
+
+
+def closest_word(word: str, vocabulary: Iterable[str]) -> str | None:
+    """The one vocabulary word a typo away from ``word``, or None (none, or two equally close).
+
+    A typo keeps the first letter; in words of 4 or 5 letters it is one letter left out, added or
+    two swapped (not one changed: "vase" is no misspelt "case", "bell" no "ball"); from 6 letters
+    any one edit, from 8 two. Words under 4 letters are never corrected ("cup" is not "cap").
+    """
+    if len(word) < 4 or not word.isalpha():
+        return None
+    allowed = 1 if len(word) < 8 else 2
+    best: list[tuple[int, str]] = []
+    for known in set(vocabulary):
+        if known == word:
+            return known
+        if len(known) < 4 or known[0] != word[0] or abs(len(known) - len(word)) > allowed:
+            continue
+        distance = OSA.distance(word, known, score_cutoff=allowed)
+        if distance > allowed or (len(word) < 6 and _changes_a_letter(word, known)):
+            continue
+        best.append((distance, known))
+    if not best:
+        return None
+    best.sort()
+    if len(best) > 1 and best[0][0] == best[1][0]:
+        return None
+    return best[0][1]
+
+
+def _changes_a_letter(a: str, b: str) -> bool:
+    """Whether two words of one length differ other than by two neighbouring letters swapped."""
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return not (len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]])
+
+
+def _correct_verb(text: str) -> str:
+    words = text.split()
+    if not words or words[0] in SKILL_VERBS or words[0] in NEVER_VERBS:
+        return text
+    corrected = closest_word(words[0], SKILL_VERBS)
+    return " ".join([corrected, *words[1:]]) if corrected else text
+
+
+def _drop_opener(text: str) -> str:
+    match = OPENER.match(text)
+    if match is None or match.end() == len(text):
+        return text  # "hey" alone stays: nothing else was said
+    return text[match.end() :].lstrip(" ,")
+
+
+def _number(match: re.Match[str]) -> str:
+    if match["single"]:
+        return str(UNITS[match["single"]])
+    return str(TENS[match["tens"]] + (UNITS[match["unit"]] if match["unit"] else 0))
