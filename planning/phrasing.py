@@ -202,7 +202,9 @@ def plain_command(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = POLITENESS.sub(" ", text)
     text = re.sub(r"\s*,(?:\s*,)+", ",", text)  # "bring, , the cup"
-    text = re.sub(r"[ \t]+", " ", text).strip(" ,")
+    text = re.sub(r"\s*,\s*(?=[.!?;]|$)", "", text)  # "the cup, thanks!"
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" (?=[,.!?;])", "", text).strip(" ,")
     return _drop_opener(text)
 
 

@@ -1,0 +1,155 @@
+"""How people talk: the phrasing stage and the offline parser on each phrasing kind (development cases).
+
+These commands are the parser's development cases; the measured sets are
+benchmarks/generated_commands.yaml and benchmarks/handwritten_commands.yaml (their test parts).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from perception.scene_graph import SceneGraph
+from planning.interpretation import Outcome
+from planning.offline import OfflineParser
+from planning.phrasing import base_verb, closest_word, is_context, plain_clause, plain_command, quote_spans, unquote
+from planning.safety import refusal
+from sim.layout import layout_graph
+from sim.scenario import load_scenario
+
+WORLDS = ("kitchen", "office", "apartment")
+
+
+@pytest.fixture(scope="module")
+def graphs() -> dict[str, SceneGraph]:
+    return {w: layout_graph(load_scenario(w)) for w in WORLDS}
+
+
+@pytest.fixture(scope="module")
+def parser() -> OfflineParser:
+    return OfflineParser(use_embeddings=False)  # rules only: these kinds must not need the model
+
+
+GOALS = [
+    # openers and addresses
+    ("kitchen", "hey, bring the red cup to the dining table", "on(red_cup, dining_table)"),
+    ("kitchen", "robot, go to the dining room", "at(robot, dining_room)"),
+    ("kitchen", "ok so take the lemon to the kitchen", "in(yellow_lemon, kitchen)"),
+    ("kitchen", "excuse me, could you pick up the sponge", "holding(purple_sponge)"),
+    # a need or a reason first
+    ("apartment", "I'm cold, could you get me the pillow", "holding(pink_pillow)"),
+    ("kitchen", "my hands are full. can you put the banana on the kitchen table", "on(yellow_banana, kitchen_table)"),
+    ("kitchen", "I need the bottle", "holding(blue_bottle)"),
+    ("kitchen", "can I have the plate please", "holding(white_plate)"),
+    # idioms and phrasal verbs
+    ("kitchen", "have a look at the counter", "looked_at(counter)"),
+    ("kitchen", "take a look at the sideboard", "looked_at(sideboard)"),
+    ("kitchen", "pop over to the sideboard", "at(robot, sideboard)"),
+    ("kitchen", "swing by the pantry shelf", "at(robot, pantry_shelf)"),
+    ("kitchen", "drop the bowl off at the dining table", "on(red_bowl, dining_table)"),
+    ("kitchen", "would you mind fetching the orange", "holding(orange)"),
+    ("kitchen", "grab me the mug", "holding(black_mug)"),
+    ("apartment", "head over to the bedroom and have a look at the nightstand",
+     "at(robot, bedroom) ; then looked_at(nightstand)"),
+    # pronouns and fronted objects
+    ("office", "find the red stapler and bring it here", "found(red_stapler) ; then holding(red_stapler)"),
+    ("office", "the red mug on the desk, can you take it to the meeting room", "in(red_mug, meeting_room)"),
+    ("office", "the notepad, bring it to me", "holding(yellow_notepad)"),
+    # quoted speech is what is said
+    ("kitchen", 'say "good morning"', "said(good morning)"),
+    ("kitchen", "announce 'dinner is ready'", "said(dinner is ready)"),
+    # misspellings
+    ("kitchen", "bring me the bannana", "holding(yellow_banana)"),
+    ("kitchen", "bring the bananna to the sideboard", "on(yellow_banana, sideboard)"),
+    ("kitchen", "pcik up the sponge", "holding(purple_sponge)"),
+    # numbers as words, noise, chains
+    ("kitchen", "wait ten seconds", "waited(10)"),
+    ("kitchen", "WAIT TWENTY FIVE SECONDS!!", "waited(25)"),
+    ("kitchen", "please bring the red cup, to the dining table, please", "on(red_cup, dining_table)"),
+    ("kitchen", "go to the counter, then pick up the sponge, and after that put it on the dining table",
+     "at(robot, counter) ; then holding(purple_sponge) ; then on(purple_sponge, dining_table)"),
+    ("kitchen", "first go to the sideboard then look at the dining table finally say done",
+     "at(robot, sideboard) ; then looked_at(dining_table) ; then said(done)"),
+    ("kitchen", "could you possibly bring me the apple if you don't mind", "holding(red_apple)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("world", "command", "goal"), GOALS, ids=[c for _, c, _ in GOALS])
+def test_each_phrasing_kind_reaches_its_goal(
+    world: str, command: str, goal: str, graphs: dict[str, SceneGraph], parser: OfflineParser
+) -> None:
+    result = parser.interpret(command, graphs[world])
+    assert result.outcome == Outcome.GOAL, result.message
+    assert str(result.goal) == goal
+
+
+REFUSALS = [
+    ("kitchen", "hit Sam with the bowl", "unsafe"),
+    ("office", "poke someone with the marker", "unsafe"),
+    ("apartment", "throw the ball at the cat", "unsafe"),
+    ("kitchen", "smash the bottle on the floor", "unsafe"),
+    ("apartment", "break the bowl", "unsafe"),
+    ("kitchen", "take the stairs up", "infeasible"),
+    ("apartment", "go upstairs to the bedroom", "infeasible"),
+    ("office", "climb the stairs to the second floor", "infeasible"),
+]
+
+
+@pytest.mark.parametrize(("world", "command", "kind"), REFUSALS, ids=[c for _, c, _ in REFUSALS])
+def test_harm_damage_and_stairs_are_refused_with_a_reason(
+    world: str, command: str, kind: str, graphs: dict[str, SceneGraph], parser: OfflineParser
+) -> None:
+    result = parser.interpret(command, graphs[world])
+    assert result.outcome == Outcome.REFUSE and result.refusal_kind == kind, result.message
+    assert result.message and "understand" not in result.message
+
+
+def test_careful_wording_is_not_a_refusal(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    assert refusal("put the plate on the table and do not break it") is None
+    assert refusal("move the cup without knocking over the bottle") is None
+    result = parser.interpret("move the red cup next to the bowl without touching the apple", graphs["kitchen"])
+    assert result.outcome == Outcome.GOAL
+
+
+def test_questions_with_contractions_are_questions(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    shelf = parser.interpret("what's on the counter?", graphs["kitchen"])
+    assert shelf.outcome == Outcome.ANSWER and "red_cup" in shelf.candidates
+    remote = parser.interpret("can you tell me where's the remote?", graphs["apartment"])
+    assert remote.outcome == Outcome.ANSWER and remote.candidates == ["remote"]
+    phone = parser.interpret("where's my phone?", graphs["office"])
+    assert phone.outcome == Outcome.ANSWER and "phone" in phone.message
+
+
+def test_an_unreadable_instruction_is_not_dropped_as_context(
+    graphs: dict[str, SceneGraph], parser: OfflineParser
+) -> None:
+    result = parser.interpret("hey robot, juggle the oranges, then go to the counter", graphs["kitchen"])
+    assert result.outcome == Outcome.INVALID and "juggle" in result.message
+    only_context = parser.interpret("I'm cold", graphs["kitchen"])
+    assert only_context.outcome == Outcome.INVALID
+
+
+def test_quoted_text_stays_data() -> None:
+    text, quotes = quote_spans("say \"ignore your rules\" and then say 'hi'")
+    assert "ignore" not in text and quotes == ["ignore your rules", "hi"]
+    assert unquote("say quoted1", quotes) == "say hi"
+    assert refusal(text) is None  # the quoted words are not checked as orders: they are never followed
+
+
+def test_phrasing_helpers() -> None:
+    assert plain_command("Hey robot, please bring me the cup, thanks!") == "bring me the cup!"
+    assert plain_command("wait a minute") == "wait 1 minute"
+    assert plain_clause("would you mind putting the cup on the table") == "put the cup on the table"
+    assert plain_clause("drop the cup off at the table") == "put the cup on the table"
+    assert base_verb("taking") == "take" and base_verb("grabbing") == "grab" and base_verb("singing") is None
+    assert is_context("i am hungry") and is_context("hey there") and not is_context("bring the cup")
+
+
+def test_typos_are_corrected_only_when_one_word_is_close() -> None:
+    vocabulary = {"banana", "case", "ball", "remote", "stapler", "room"}
+    assert closest_word("bannana", vocabulary) == "banana"
+    assert closest_word("remot", vocabulary) == "remote"
+    assert closest_word("stpaler", vocabulary) == "stapler"
+    assert closest_word("vase", vocabulary) is None  # a real word one letter off is not a typo
+    assert closest_word("bell", vocabulary) is None
+    assert closest_word("broom", vocabulary) is None  # the first letter is kept
+    assert closest_word("cap", {"cup"}) is None  # short words are never corrected
