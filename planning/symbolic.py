@@ -288,7 +288,7 @@ def _candidates(goal: Goal, world: World, state: State) -> list[str]:
 def plan_stage(
     stage: Sequence[Condition], actions: Mapping[str, Action], world: World, state: State, candidates: Sequence[str]
 ) -> list[PlanStep]:
-    """Weighted A* over bound skill calls (cost 1 each, heuristic: unmet conditions)."""
+    """A* over bound skill calls (cost 1 each; heuristic: the calls each unmet condition needs at least)."""
     unknown = [c for c in stage for a in scene_ids(c) if a not in world.kinds]
     if unknown:
         raise PlanningError(f"{unknown[0]} names something that is not in the scene graph")
@@ -296,31 +296,56 @@ def plan_stage(
     def unmet(s: State) -> int:
         return sum(not holds(world, s, c) for c in stage)
 
-    calls = list(_bound_calls(stage, actions, candidates))
+    def steps_left(s: State) -> int:
+        """About how many calls the unmet conditions need (each carried object: to it, pick, to the place, put)."""
+        total = 0
+        for condition in stage:
+            if holds(world, s, condition):
+                continue
+            thing = condition.arguments[0] if condition.arguments else ""
+            if condition.negated or condition.predicate not in ("on", "in", "holding"):
+                total += 1
+            elif s.holding == thing:
+                total += 2 - robot_at(world, s, condition.arguments[-1]) if condition.predicate != "holding" else 1
+            else:
+                carry = 2 if condition.predicate == "holding" else 4
+                total += carry - robot_at(world, s, thing)
+        return total
+
+    # Each call's conditions bound once, not at every expansion.
+    calls = [
+        (
+            skill,
+            arguments,
+            tuple(p.substitute(arguments) for p in actions[skill].preconditions),
+            tuple(e.substitute(arguments) for e in actions[skill].effects),
+        )
+        for skill, arguments in _bound_calls(stage, actions, candidates)
+    ]
     counter = itertools.count()
-    start = unmet(state)
-    frontier: list[tuple[int, int, State, tuple[tuple[str, dict[str, str]], ...]]] = [(2 * start, 0, state, ())]
+    # Ties between equal estimates go to the state nearer the goal (fewer calls left).
+    frontier: list[tuple[int, int, int, State, tuple[tuple[str, dict[str, str]], ...]]] = [
+        (steps_left(state), steps_left(state), 0, state, ())
+    ]
     seen = {state}
     expansions = 0
     while frontier:
-        _, _, current, path = heapq.heappop(frontier)
+        _, _, _, current, path = heapq.heappop(frontier)
         if unmet(current) == 0:
             return [PlanStep(index=i, skill=skill, arguments=dict(args)) for i, (skill, args) in enumerate(path)]
         expansions += 1
         if expansions > MAX_EXPANSIONS or len(path) >= MAX_STEPS:
             continue
-        for skill, arguments in calls:
-            action = actions[skill]
-            if not all(holds(world, current, p.substitute(arguments)) for p in action.preconditions):
+        for skill, arguments, preconditions, effects in calls:
+            if not all(holds(world, current, p) for p in preconditions):
                 continue
-            following = apply(world, current, (e.substitute(arguments) for e in action.effects))
+            following = apply(world, current, effects)
             if following in seen:
                 continue
             seen.add(following)
             cost = len(path) + 1
-            heapq.heappush(
-                frontier, (cost + 2 * unmet(following), next(counter), following, (*path, (skill, arguments)))
-            )
+            left = steps_left(following)
+            heapq.heappush(frontier, (cost + left, left, next(counter), following, (*path, (skill, arguments))))
     missing = ", ".join(str(c) for c in stage if not holds(world, state, c))
     raise PlanningError(f"no sequence of the available skills reaches {missing}")
 
