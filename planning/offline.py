@@ -59,7 +59,7 @@ VERBS = (
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
     r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
 )
-AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*,\s*")
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*[,:]\s*")
 
 PLACE = re.compile(
     r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave)\s+(?P<obj>.+)\s+"
@@ -157,9 +157,9 @@ class Clause:
         if self.intent == "go":
             return [Condition("at", ("robot", ids[0]))]
         if self.intent == "find":
-            return [Condition("found", (ids[0],))]
+            return [Condition("found", (i,)) for i in ids]
         if self.intent == "look":
-            return [Condition("looked_at", (ids[0],))]
+            return [Condition("looked_at", (i,)) for i in ids]
         if self.intent == "say":
             return [Condition("said", (self.value,))]
         return [Condition("waited", (self.value,))]
@@ -250,7 +250,19 @@ class OfflineParser:
                     continue
             clause = self._clause(piece, quotes)
             if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
-                clause = self._clause(f"{previous_verb} {piece}", quotes)  # "go to A and then to B"
+                verb = previous_verb.split(maxsplit=1)[0]
+                clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
+            if clause is None and is_context(piece):
+                continue  # "I'm thirsty": why, not what
+            phrase = TRAILING.sub("", plain_clause(piece))
+            if clause is None and _noun_phrase(phrase) and index == len(pieces):
+                if clauses:  # "put the cup on the table, and the bowl too"
+                    clause = _elided(clauses[-1], phrase)
+                elif previous_verb:  # "go to the counter, then the sideboard"
+                    clause = self._clause(f"{previous_verb} {phrase}", quotes)
+                if clause is not None:
+                    clauses.append(clause)
+                    continue
             if clause is None and clauses and previous_piece:  # "bring the cup, to the table"
                 joined_clause = self._clause(f"{previous_piece} {piece}", quotes)
                 if joined_clause is not None:
@@ -263,10 +275,8 @@ class OfflineParser:
                 piece, clause = f"{piece} {pieces[index]}", joined_clause
                 index += 1
             if clause is None:
-                if piece.split()[0] in DETERMINER_WORDS and topic is None and not is_context(piece):
+                if _noun_phrase(piece) and topic is None:
                     topic = piece  # a fronted object, for the next clause's "it"
-                    continue
-                if is_context(piece):
                     continue
                 return None, previous_verb
             previous_piece = piece
@@ -276,7 +286,7 @@ class OfflineParser:
                         clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds)
                         topic = None
                         break
-            previous_verb = piece.split()[0] if clause.intent in ("go", "look") else ""
+            previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
         if topic is not None:
             return None, previous_verb  # a noun phrase no clause refers to
@@ -299,9 +309,9 @@ class OfflineParser:
             spoken = " ".join(re.findall(r"[a-z0-9']+", unquote(match["text"], quotes)))
             return Clause("say", value=spoken) if spoken else None
         if match := FIND.match(text):
-            return Clause("find", [Slot(match["x"], OBJECTS)])
+            return Clause("find", [Slot(x, OBJECTS) for x in _split_objects(match["x"])])
         if match := LOOK.match(text):
-            return Clause("look", [Slot(match["x"], PLACES)])
+            return Clause("look", [Slot(x, PLACES) for x in _split_objects(match["x"])])
         if (match := FETCH.match(text)) and match["a"]:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := DECLARATIVE.match(text):
@@ -476,6 +486,20 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
             objects = [s for s in clause.slots if ObjectKind.OBJECT in s.kinds[:1]]
             if objects:
                 previous = objects[0]
+
+
+def _noun_phrase(text: str) -> bool:
+    """Whether a piece starts like a noun phrase ("the bowl", "my keys"), not like an instruction."""
+    return bool(text) and text.split(maxsplit=1)[0] in DETERMINER_WORDS
+
+
+def _elided(previous: Clause, phrase: str) -> Clause | None:
+    """The previous clause again for another thing ("..., and the bowl too"), or None where it cannot be."""
+    if previous.intent == "place":
+        return Clause("place", [Slot(phrase, THINGS), previous.slots[-1]])
+    if previous.intent in ("find", "look", "go"):
+        return Clause(previous.intent, [Slot(phrase, previous.slots[0].kinds)])
+    return None  # one hand: "pick up A, and B" cannot end holding both
 
 
 def _phrase(text: str) -> str:

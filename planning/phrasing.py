@@ -50,7 +50,8 @@ CONTRACTIONS = (
     (r"\bthey're\b", "they are"), (r"\bi've\b", "i have"), (r"\byou've\b", "you have"), (r"\bi'd\b", "i would"),
     (r"\byou'd\b", "you would"), (r"\bi'll\b", "i will"), (r"\byou'll\b", "you will"), (r"\bcan't\b", "cannot"),
     (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"), (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
-    (r"\bgimme\b", "give me"), (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
+    (r"\bgimme\b", "give me"), (r"\bu\b", "you"), (r"\bur\b", "your"),
+    (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
@@ -95,11 +96,15 @@ WANT = re.compile(
     r"may i (?:have|get)|i would appreciate|i am (?:looking for|after))\s+(?!to\b|you\b)(?P<x>.+)$"
 )
 GERUND = re.compile(
-    r"^(?:would you mind|do you mind|would it be possible to try|how about|what about|could you try|try|"
-    r"would you be so kind as to|be so kind as to|i would appreciate you)\s+(?P<verb>[a-z]+ing)\b"
+    r"^(?:would you mind|do you mind|mind|would it be possible to try|how about|what about|could you try|try|"
+    r"i would appreciate you|i would appreciate)\s+(?P<verb>[a-z]+ing)\b"
 )
 ASKING = re.compile(
-    r"^(?:can|could|would|will) you (?:please )?(?:go |just )?(?:and )?|^(?:i want|i need|i would like) you to |"
+    r"^(?:can|could|would|will) you (?:please )?(?:go and |just )?|^(?:any chance|is there any chance) "
+    r"(?:you could|you can|you might|of you) |^(?:i was wondering|i am wondering|i wonder)(?: if| whether)?"
+    r"(?: you)?(?: could| can| would| might)? |^(?:would you be|be) so kind as to |"
+    rf"^(?:go|come) (?:and )?(?=(?:{'|'.join(sorted(SKILL_VERBS - {'go', 'come'}))})\b)|"
+    r"^(?:i want|i need|i would like) you to |"
     r"^(?:do|go) me a favou?r and |^(?:be a dear|be a star) and |^(?:you should|you could|you can|you must) |"
     r"^(?:help me|let us) |^(?:do you think you could|is it possible (?:for you )?to|are you able to) |"
     r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) "

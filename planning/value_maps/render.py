@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from planning.value_maps.compose import ComposedMaps
 from planning.value_maps.grid import FloatArray
@@ -51,6 +48,11 @@ def render_slices(
     Obstacle cores are outlined in white, the target set in green; each path is drawn projected
     onto every slice, with its start (circle) and end (star).
     """
+    # matplotlib loads here, not at import: nodes that never render start faster.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     if axis not in AXES:
         raise ValueError(f"axis must be one of x, y, z, got {axis!r}")
     normal = AXES[axis]

@@ -70,6 +70,22 @@ GOALS = [
     ("kitchen", "first go to the sideboard then look at the dining table finally say done",
      "at(robot, sideboard) ; then looked_at(dining_table) ; then said(done)"),
     ("kitchen", "could you possibly bring me the apple if you don't mind", "holding(red_apple)"),
+    ("kitchen", "can you go to the kitchen and grab the sponge", "at(robot, kitchen) ; then holding(purple_sponge)"),
+    ("kitchen", "any chance you could grab the sponge?", "holding(purple_sponge)"),
+    ("kitchen", "mind grabbing the sponge?", "holding(purple_sponge)"),
+    ("kitchen", "could u bring the lemon to the sideboard", "on(yellow_lemon, sideboard)"),
+    ("kitchen", "I was wondering if you could bring me the plate", "holding(white_plate)"),
+    ("kitchen", "it's for dinner: put the plate on the dining table", "on(white_plate, dining_table)"),
+    ("kitchen", "bring me the bottle, i'm thirsty", "holding(blue_bottle)"),
+    ("apartment", "go and check on the coffee table", "looked_at(coffee_table)"),
+    ("apartment", "take the yelow ball to the bedroom", "in(yellow_ball, bedroom)"),
+    ("apartment", "bring the red book to the nightstnad", "on(red_book, nightstand)"),
+    ("kitchen", "please wait for half a minute", "waited(30)"),
+    # ellipsis: the verb of the clause before, for another thing
+    ("kitchen", "put the lemon on the sideboard, and the bowl too",
+     "on(yellow_lemon, sideboard) ; then on(red_bowl, sideboard)"),
+    ("kitchen", "go to the counter, then the sideboard", "at(robot, counter) ; then at(robot, sideboard)"),
+    ("kitchen", "look at the counter and the sideboard", "looked_at(counter) and looked_at(sideboard)"),
 ]  # fmt: skip
 
 
