@@ -38,6 +38,7 @@ bench: setup
 	@$(IN_ENV) python -m benchmarks.identity_bench --detector color --out reports/bench
 	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
 	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
+	@$(IN_ENV) python benchmarks/agent_start_bench.py --runs 3
 	@$(IN_ENV) python benchmarks/cancel_bench.py --trials 6 --load 0 2 --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_plan_bench.py --out reports/bench
 	@$(IN_ENV) python benchmarks/manip_bench.py --worlds kitchen office apartment --out reports/bench

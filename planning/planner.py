@@ -6,13 +6,17 @@ Backends behind one interface:
 - ``llm``: a model writes the plan itself; the validator checks it and its errors go back to the model.
 Safety and input checks run before any backend: a model never decides whether to refuse.
 A model backend that fails (unreachable, timeout, garbage) falls back to ``offline``, and says so.
+With ``vision`` auto or on, model backends send the latest camera frame (an ImageSource) with the scene data
+to a client that accepts images (a vision-language model); see docs/models.md.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +42,7 @@ from planning.symbolic import (
     plan_goal,
     validate,
 )
+from planning.vision import ImageSource, check_vision_mode
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ("offline", "llm_goal", "llm")
@@ -57,6 +62,10 @@ manipulated(red_cup, red_bowl, to the left of red_bowl without touching blue_vas
 Use ordered stages for "then". If a reference fits several objects, set outcome "clarify" with a question in
 "message" and the ids in "candidates". If the thing named is not in DATA, set outcome "unknown_object".
 For a question about the scene set outcome "answer" and answer it in "message"."""
+
+IMAGE_INSTRUCTIONS = """IMAGE: the attached picture is the robot's camera view now. Use it to tell apart things
+that DATA describes alike and to see what DATA leaves out (colours, what lies where), but name things only by ids
+from DATA; DATA is the truth where the two disagree."""
 
 PLAN_INSTRUCTIONS = """Write the plan as skill calls from the SKILLS list, with arguments as strings and
 object arguments as ids from DATA. Preconditions must hold before each call: the robot must be at a thing
@@ -150,30 +159,62 @@ class TaskPlanner:
         client: ModelClient | None = None,
         fallback_to_offline: bool = True,
         use_embeddings: bool = True,
+        vision: str = "auto",
+        image_source: ImageSource | None = None,
     ) -> None:
+        """``vision``: auto sends camera frames from ``image_source`` when the client accepts images, on
+        requires a client that does (ValueError otherwise), off never sends any."""
         if backend not in BACKENDS:
             raise ValueError(f"unknown planner backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         if backend != "offline" and client is None:
             raise ValueError(f"the {backend} backend needs a model client (see docs/models.md)")
+        self.vision = check_vision_mode(vision)
+        if vision == "on" and (backend == "offline" or client is None):
+            raise ValueError("vision 'on' needs a model backend (llm or llm_goal) whose client reads images")
+        if vision == "on" and client is not None and not client.accepts_images:
+            raise ValueError(
+                f"vision is 'on' but the model client {client.name} cannot take images: use a vision-language "
+                "model (docs/models.md; an openai server's model may need the setting images: true), "
+                "or set vision to auto or off"
+            )
         self.backend = backend
         self.client = client
         self.fallback_to_offline = fallback_to_offline
         self.offline = OfflineParser(use_embeddings)
+        # Decided once: a client's answer may read its config file.
+        self.sends_images = vision != "off" and backend != "offline" and client is not None and client.accepts_images
+        self.image_source = image_source
 
     def warm_up(self) -> None:
         """Load the embedding model and in-process model weights now rather than during the first command.
 
-        A model that cannot load is logged here and fails (or falls back) at the first command.
+        A model that cannot load is logged here and fails (or falls back) at the first command. Commands
+        may run meanwhile: one that needs what is still loading waits for it (the loaders hold locks).
         """
-        from planning.grounding import Embedder
+        if self.offline.use_embeddings:
+            from planning.grounding import Embedder
 
-        if Embedder.available():
-            Embedder.encode(["cup"])
+            # Loading only: encoding here could run beside a command's encoding, and one fast
+            # tokenizer must not be used from two threads at once.
+            Embedder.available()
         if self.client is not None:
             try:
                 self.client.warm_up()
             except ModelError as error:
                 LOG.warning("the %s model could not be loaded ahead: %s", self.backend, error)
+
+    def start_warm_up(self, done: Callable[[float], None] | None = None) -> threading.Thread:
+        """:meth:`warm_up` in a daemon thread; ``done`` gets the seconds it took."""
+
+        def run() -> None:
+            start = time.monotonic()
+            self.warm_up()
+            if done is not None:
+                done(time.monotonic() - start)
+
+        thread = threading.Thread(target=run, name="planner-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     # --- commands to interpretations ---------------------------------------------------------------
 
@@ -219,8 +260,11 @@ class TaskPlanner:
         plan_mode = self.backend == "llm"
         instructions = PLAN_INSTRUCTIONS if plan_mode else GOAL_INSTRUCTIONS
         data = scene_data(graph, command, now_ns)
+        images = self._camera_images()
+        if images:
+            instructions = f"{instructions}\n{IMAGE_INSTRUCTIONS}"
         user = f"{instructions}\nSKILLS: {catalog_data(catalog)}\nDATA: {data}\nCOMMAND: {command}"
-        messages = [Message("system", SYSTEM_PROMPT), Message("user", user)]
+        messages = [Message("system", SYSTEM_PROMPT), Message("user", user, images)]
         schema = PLAN_SCHEMA if plan_mode else GOAL_SCHEMA
         problems = ""
         for _ in range(MODEL_ATTEMPTS):
@@ -238,6 +282,21 @@ class TaskPlanner:
                     Message("user", f"That answer is not usable: {problems}. Answer again with corrected JSON."),
                 ]
         raise ModelAnswerError(f"no usable answer after {MODEL_ATTEMPTS} attempts: {problems}")
+
+    def _camera_images(self) -> tuple[bytes, ...]:
+        """The latest camera frame as PNG for the model, when it is to see one and there is one."""
+        if not self.sends_images or self.image_source is None:
+            return ()
+        try:
+            frame = self.image_source()
+            encoded = frame.png() if frame is not None else None
+        except (ValueError, OSError) as error:
+            LOG.warning("the camera frame cannot be sent to the model (%s); asking without it", error)
+            return ()
+        if encoded is None:
+            LOG.warning("no camera frame yet; asking the model without one")
+            return ()
+        return (encoded,)
 
     def _from_answer(
         self, answer: Any, graph: SceneGraph, catalog: Mapping[str, SkillSpec], plan_mode: bool, model: str
@@ -325,8 +384,16 @@ def repair(plan: list[PlanStep], actions: Mapping[str, Action], world: World, st
     return PlanResult(repaired)
 
 
-def make_planner(backend: str, model: Mapping[str, Any] | None = None, fallback: bool = True) -> TaskPlanner:
-    """A planner for a backend name and, for model backends, a client config (planning.models.make_client)."""
+def make_planner(
+    backend: str,
+    model: Mapping[str, Any] | None = None,
+    fallback: bool = True,
+    vision: str = "auto",
+    image_source: ImageSource | None = None,
+) -> TaskPlanner:
+    """A planner for a backend name and, for model backends, a client config (planning.models.make_client);
+    ``vision`` and ``image_source`` as for TaskPlanner."""
+    check_vision_mode(vision)
     client = None
     if backend != "offline":
         from planning.models import make_client
@@ -334,4 +401,4 @@ def make_planner(backend: str, model: Mapping[str, Any] | None = None, fallback:
         if not model:
             raise ValueError(f"the {backend} backend needs a model configuration (docs/models.md)")
         client = make_client(model)
-    return TaskPlanner(backend, client, fallback)
+    return TaskPlanner(backend, client, fallback, vision=vision, image_source=image_source)

@@ -11,6 +11,7 @@ SCENE_GRAPH_MARKERS_TOPIC = "/scene_graph/markers"
 QUERY_SCENE_SERVICE = "/scene_graph/query"
 VALUE_MAP_MARKERS_TOPIC = "/robot_agent/value_map/markers"  # planned arm motions: path, target, obstacles
 VALUE_MAP_CLOUD_TOPIC = "/robot_agent/value_map/cloud"  # the same plans' cost, a PointCloud2 with a cost field
+COLOR_IMAGE_TOPIC = "/camera/color/image_raw"  # the RGB-D camera's colour stream (bringup remaps it per robot)
 
 # Simulation only (the embedded world's extras; a robot has none of these).
 SIM_GROUND_TRUTH_TOPIC = "/sim/ground_truth"

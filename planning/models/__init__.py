@@ -61,6 +61,7 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "n_ctx": 4096,
     "cache_dir": None,
     "cache_mode": "off",
+    "images": None,  # openai: whether the served model reads images; None guesses from its name
 }
 
 
@@ -84,7 +85,8 @@ def _required(config: Mapping[str, Any], key: str, kind: str, example: str) -> s
 def make_client(config: Mapping[str, Any]) -> ModelClient:
     """A client from settings (keys and defaults in CONFIG_DEFAULTS); ValueError on a bad setting.
 
-    kind "openai" needs base_url and model; "llama_cpp" takes path (default: the bundled SmolLM2) and
+    kind "openai" needs base_url and model, and takes images (true when the served model reads
+    images; unset: guessed from its name); "llama_cpp" takes path (default: the bundled SmolLM2) and
     n_ctx (the context in tokens: the prompt with the scene plus the answer);
     "transformers" takes path (a directory) or model (an id in the Hugging Face cache). cache_mode
     record, replay or auto wraps the client in a RecordReplayClient over cache_dir.
@@ -111,6 +113,10 @@ def make_client(config: Mapping[str, Any]) -> ModelClient:
     if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or n_ctx < 512:
         raise ValueError(f"The model setting 'n_ctx' must be a whole number of tokens, 512 or more, not {n_ctx!r}.")
 
+    images = config.get("images", CONFIG_DEFAULTS["images"])
+    if images is not None and not isinstance(images, bool):
+        raise ValueError(f"The model setting 'images' must be true or false, not {images!r}.")
+
     client: ModelClient
     if kind == "openai":
         client = OpenAIClient(
@@ -119,6 +125,7 @@ def make_client(config: Mapping[str, Any]) -> ModelClient:
             api_key_env=_text(config, "api_key_env"),
             timeout_s=float(timeout_s),
             retries=retries,
+            images=images,
         )
     elif kind == "llama_cpp":
         gpu_layers = {"auto": None, "cpu": 0}.get(device, -1)

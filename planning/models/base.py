@@ -46,6 +46,13 @@ class ModelRequest:
     def has_images(self) -> bool:
         return any(m.images for m in self.messages)
 
+    def without_images(self) -> ModelRequest:
+        """The same request with every image left out (for a client that reads text only)."""
+        if not self.has_images:
+            return self
+        messages = tuple(Message(m.role, m.content) for m in self.messages)
+        return ModelRequest(messages, self.json_schema, self.temperature, self.max_tokens)
+
 
 @dataclass(frozen=True)
 class ModelResponse:
@@ -84,6 +91,11 @@ class ModelClient(ABC):
 
     def warm_up(self) -> None:  # noqa: B027  # most clients have nothing to load
         """Load what the first call would load (weights in-process); ModelError when it cannot."""
+
+    @property
+    def accepts_images(self) -> bool:
+        """Whether requests may carry images (a vision-language model); cheap, loads no weights."""
+        return False
 
 
 def schema_instruction(schema: Mapping[str, Any]) -> str:

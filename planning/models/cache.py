@@ -49,8 +49,9 @@ class RecordReplayClient(ModelClient):
     Modes: ``record`` always asks ``inner`` and (over)writes the file; ``replay`` only reads files,
     and a missing one raises ModelUnavailable; ``auto`` replays what is recorded and records the rest.
     Replayed answers carry ``cached=True``. ``inner`` may be None for ``replay``; then ``inner_name``
-    (the recorded client's name, part of the key) is required. Safe to call from several threads:
-    concurrent calls with one key ask ``inner`` once.
+    (the recorded client's name, part of the key) is required, and ``accepts_images`` says whether
+    the recorded client read images (``inner``, when given, says so itself). Safe to call from several
+    threads: concurrent calls with one key ask ``inner`` once.
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class RecordReplayClient(ModelClient):
         directory: str | Path,
         mode: str = "auto",
         inner_name: str | None = None,
+        accepts_images: bool = False,
     ) -> None:
         if mode not in CACHE_MODES:
             raise ValueError(f"The cache mode must be one of {', '.join(CACHE_MODES)}, not {mode!r}.")
@@ -71,6 +73,7 @@ class RecordReplayClient(ModelClient):
         self.directory = Path(directory).expanduser()
         self.mode = mode
         self.name = name
+        self._accepts_images = accepts_images
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
 
@@ -80,6 +83,10 @@ class RecordReplayClient(ModelClient):
     def warm_up(self) -> None:
         if self.inner is not None and self.mode != "replay":
             self.inner.warm_up()
+
+    @property
+    def accepts_images(self) -> bool:
+        return self.inner.accepts_images if self.inner is not None else self._accepts_images
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         key = request_key(self.name, request)

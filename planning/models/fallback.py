@@ -29,6 +29,8 @@ class FallbackClient(ModelClient):
     describe whichever call finished last; ModelResponse.model always names the answering client.
     When every client fails the error is ModelTimeout if all timed out, ModelResponseError if all
     answered badly, else ModelUnavailable; its sentence names each client and its error.
+    It accepts images when one of its clients does; a client that reads text only gets the request
+    without them.
     """
 
     def __init__(self, clients: Sequence[ModelClient], fallback_on_response_error: bool = False) -> None:
@@ -49,6 +51,10 @@ class FallbackClient(ModelClient):
             except ModelError:
                 continue
 
+    @property
+    def accepts_images(self) -> bool:
+        return any(c.accepts_images for c in self.clients)
+
     def complete(self, request: ModelRequest) -> ModelResponse:
         passing: tuple[type[ModelError], ...] = (ModelUnavailable, ModelTimeout)
         if self.fallback_on_response_error:
@@ -57,7 +63,7 @@ class FallbackClient(ModelClient):
         failures: list[ModelError] = []
         for client in self.clients:
             try:
-                response = client.complete(request)
+                response = client.complete(request if client.accepts_images else request.without_images())
             except passing as error:
                 errors.append((client.name, str(error)))
                 failures.append(error)

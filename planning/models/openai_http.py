@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 
 # Sent when no key is configured: local servers accept any key, the openai package insists on one.
 NO_KEY = "not-needed"
+
+# Names of vision-language models on Ollama and vLLM (llava, qwen2.5vl, llama3.2-vision, Qwen2.5-VL-7B-Instruct...).
+_VISION_NAME = re.compile(r"llava|vision|vlm|\dvl|(^|[^a-z])vl([^a-z]|$)|minicpm-v|moondream|pixtral|internvl|idefics")
+
+
+def looks_like_vision_model(model: str) -> bool:
+    """Whether a served model's name is that of a known vision-language family (a guess; see ``images``)."""
+    return _VISION_NAME.search(model.lower()) is not None
 
 
 def image_data_url(image: bytes) -> str:
@@ -83,6 +92,8 @@ class OpenAIClient(ModelClient):
     schema written into the system prompt and ``json_object`` output, first with the schema attached
     (llama.cpp servers make a grammar of it), then without; later calls start at the format that
     worked. ``retries`` bounds the openai package's own retries of connection errors, 429 and 5xx.
+    ``images`` says whether the served model reads images; None guesses from its name
+    (:func:`looks_like_vision_model`), as the chat completions API cannot tell.
     """
 
     def __init__(
@@ -93,6 +104,7 @@ class OpenAIClient(ModelClient):
         api_key_env: str | None = None,
         timeout_s: float = 30.0,
         retries: int = 1,
+        images: bool | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("OpenAIClient needs a base_url such as http://127.0.0.1:8000/v1.")
@@ -107,12 +119,17 @@ class OpenAIClient(ModelClient):
         self.name = f"openai:{model}"
         self.timeout_s = float(timeout_s)
         self.retries = int(retries)
+        self.images = looks_like_vision_model(model) if images is None else images
         self._api_key = api_key
         self._api_key_env = api_key_env
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
         # The first answer format to try with a schema; raised when the server rejects one.
         self._format_level = 0
+
+    @property
+    def accepts_images(self) -> bool:
+        return self.images
 
     def _get_client(self) -> openai.OpenAI:
         with self._lock:
@@ -174,6 +191,26 @@ class OpenAIClient(ModelClient):
         said = cause.message if cause is not None else "no format left to try"
         raise ModelError(f"The model server at {self.base_url} takes no JSON answer format: {said}") from cause
 
+    def request_body(
+        self,
+        request: ModelRequest,
+        messages: tuple[Message, ...] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body of one chat completions call: images become image_url parts with data: URLs.
+
+        ``messages`` default to the request's; ValueError when images are not PNG, JPEG, GIF or WebP.
+        """
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": chat_messages(request.messages if messages is None else messages),
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if response_format is not None:
+            body["response_format"] = dict(response_format)
+        return body
+
     def _create(
         self,
         client: openai.OpenAI,
@@ -183,16 +220,12 @@ class OpenAIClient(ModelClient):
     ) -> Any:
         import openai
 
-        extra: dict[str, Any] = {} if response_format is None else {"response_format": response_format}
-        payload: Any = chat_messages(messages)
         try:
-            return client.chat.completions.create(
-                model=self.model,
-                messages=payload,
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                **extra,
-            )
+            body: Any = self.request_body(request, messages, response_format)
+        except ValueError as error:
+            raise ModelError(f"{self.name} cannot send this request: {error}") from error
+        try:
+            return client.chat.completions.create(**body)
         except openai.APITimeoutError as error:
             raise ModelTimeout(
                 f"The model server at {self.base_url} did not answer within {self.timeout_s:g} s."

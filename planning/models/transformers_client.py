@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -49,6 +50,28 @@ def locate_model(model_dir_or_id: str | Path) -> str:
             f"{_PROVIDE}"
         )
     return text
+
+
+def config_has_vision(model_dir_or_id: str | Path) -> bool:
+    """Whether the model's config.json has a ``vision_config`` (a vision-language model), read without
+    loading transformers or weights; False when the config cannot be found or read."""
+    try:
+        source = locate_model(model_dir_or_id)
+    except ModelUnavailable:
+        return False
+    path: str | Path | None = Path(source) / "config.json"
+    if not Path(source).is_dir():
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "config.json")
+        path = cached if isinstance(cached, str) else None
+    if path is None:
+        return False
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("vision_config") is not None
 
 
 class TransformersClient(ModelClient):
@@ -111,6 +134,13 @@ class TransformersClient(ModelClient):
     def warm_up(self) -> None:
         with self._lock:
             self._load()
+
+    @property
+    def accepts_images(self) -> bool:
+        """A loaded model says; before loading, its config.json does (no weights are loaded)."""
+        if self._model is not None:
+            return self.is_vision
+        return config_has_vision(self.source)
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         messages = request.messages

@@ -3,6 +3,11 @@
 Policy for a new command while a task runs: it preempts. The running task is cancelled (its skill
 goal too), ends with PREEMPTED, and the robot says so; a command still waiting its turn is replaced
 the same way, so under a flood only the newest runs and every command still gets an answer.
+
+Start-up is quick: the node is ready before the embedding model and in-process model weights load,
+which a background warm-up does next; a command that needs them meanwhile waits for them. With
+``vision`` auto (a client that accepts images) or on, the node keeps a reference to the latest colour
+frame and converts it only when the planner asks a model.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from action_msgs.msg import GoalStatus
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
@@ -23,12 +29,13 @@ from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.client import Client
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSPresetProfiles, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from robot_agent_interfaces.action import ExecuteSkill, ExecuteTask
 from robot_agent_interfaces.msg import AgentStatus
 from robot_agent_interfaces.msg import SceneGraph as SceneGraphMsg
 from robot_agent_interfaces.srv import ListSkills
+from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
 from control.skills import SkillErrorCode, SkillSpec
@@ -36,9 +43,12 @@ from perception.scene_graph import SceneGraph
 from planning.agent import Agent, Progress, SkillOutcome, TaskResult
 from planning.plan import AgentState, PlanStep, TaskErrorCode
 from planning.planner import BACKENDS, make_planner
+from planning.vision import VISION_MODES, CameraImage
 from robot_agent import names
 from robot_agent.conversions import (
+    ImageConversionError,
     arguments_to_msg,
+    image_to_numpy,
     plan_step_to_msg,
     scene_graph_from_msg,
     skill_spec_from_msg,
@@ -81,6 +91,7 @@ class AgentNode(Node):
         backend = self._parameter("backend", "offline", f"planner backend: {', '.join(BACKENDS)}")
         model_json = self._parameter("model", "", "model client config as JSON (docs/models.md); for llm backends")
         fallback = self._parameter("fallback_to_offline", True, "use the offline parser when the model fails")
+        vision = self._vision_parameter()
         self._skill_timeout_s = float(self._parameter("skill_timeout_s", 0.0, "per-skill timeout; 0: the skill's own"))
         self._service_timeout_s = float(self._parameter("service_timeout_s", 5.0, "wait for the skill catalog"))
         self._scene_wait_s = float(self._parameter("scene_wait_s", 10.0, "wait this long for a first scene graph"))
@@ -92,8 +103,8 @@ class AgentNode(Node):
             model = json.loads(model_json) if model_json else None
         except json.JSONDecodeError as error:
             raise ValueError(f"parameter model is not valid JSON: {error}") from None
-        planner = make_planner(str(backend), model, bool(fallback))
-        planner.warm_up()
+        self._color_msg: Image | None = None  # the latest colour frame, converted only when a model asks
+        planner = make_planner(str(backend), model, bool(fallback), vision, self._camera_image)
 
         group = ReentrantCallbackGroup()
         latched = QoSProfile(
@@ -103,6 +114,10 @@ class AgentNode(Node):
         self._response_pub = self.create_publisher(String, names.RESPONSE_TOPIC, 10)
         self.create_subscription(String, names.COMMAND_TOPIC, self._on_command, 10, callback_group=group)
         self.create_subscription(SceneGraphMsg, names.SCENE_GRAPH_TOPIC, self._on_scene, 1, callback_group=group)
+        if planner.sends_images:
+            self.create_subscription(
+                Image, names.COLOR_IMAGE_TOPIC, self._on_color, QoSPresetProfiles.SENSOR_DATA.value
+            )
         self._skills: ActionClient = ActionClient(self, ExecuteSkill, names.EXECUTE_SKILL_ACTION, callback_group=group)
         self._catalog_client: Client = self.create_client(ListSkills, names.LIST_SKILLS_SERVICE, callback_group=group)
         self._task_server = ActionServer(
@@ -128,7 +143,27 @@ class AgentNode(Node):
         self._worker = threading.Thread(target=self._work, name="agent-tasks", daemon=True)
         self._worker.start()
         self._publish_status(Progress(AgentState.IDLE, [], -1, "ready", planner.backend), Task(""))
-        self.get_logger().info(f"agent ready, planner backend {planner.backend}")
+        seeing = f", camera images to {planner.client.name}" if planner.sends_images and planner.client else ""
+        self.get_logger().info(f"agent ready, planner backend {planner.backend}{seeing}")
+        # Embeddings and model weights load now, after start-up; commands that need them wait for them.
+        planner.start_warm_up(self._warmed_up)
+
+    def _vision_parameter(self) -> str:
+        """auto, on or off; ``vision:=on`` arrives as YAML's true (and off as false), so booleans are taken too."""
+        description = ParameterDescriptor(
+            description=f"send the camera image to the model ({', '.join(VISION_MODES)}): auto when the model "
+            "client accepts images, on requires a client that does, off never",
+            dynamic_typing=True,
+        )
+        value: Any = self.declare_parameter("vision", "auto", description).value
+        mode = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+        if mode not in VISION_MODES:
+            raise ValueError(f"parameter vision must be one of {', '.join(VISION_MODES)}, not {value!r}")
+        return str(mode)
+
+    def _warmed_up(self, seconds: float) -> None:
+        if not self._stopping.is_set():
+            self.get_logger().info(f"planner warmed up in {seconds:.1f} s")
 
     def _parameter(self, name: str, default: object, description: str) -> Any:
         return self.declare_parameter(name, default, ParameterDescriptor(description=description)).value
@@ -223,6 +258,30 @@ class AgentNode(Node):
         return CancelResponse.ACCEPT
 
     # --- what the agent needs ----------------------------------------------------------------------
+
+    def _on_color(self, msg: Image) -> None:
+        self._color_msg = msg  # a reference only: frames come often, model requests rarely
+
+    def _camera_image(self) -> CameraImage | None:
+        """The latest colour frame as RGB pixels (the planner's ImageSource); None without a usable one."""
+        msg = self._color_msg
+        if msg is None:
+            return None
+        try:
+            pixels = image_to_numpy(msg)
+        except ImageConversionError as error:
+            self.get_logger().warning(f"unusable colour image: {error}")
+            return None
+        if msg.encoding in ("bgr8", "bgra8"):
+            pixels = pixels[..., 2::-1]
+        elif msg.encoding == "rgba8":
+            pixels = pixels[..., :3]
+        elif msg.encoding == "mono8":
+            pixels = np.repeat(pixels[..., None], 3, axis=2)
+        elif msg.encoding != "rgb8":
+            self.get_logger().warning(f"colour image encoding {msg.encoding} cannot be sent to the model")
+            return None
+        return CameraImage(pixels=np.ascontiguousarray(pixels, dtype=np.uint8), stamp_ns=time_to_ns(msg.header.stamp))
 
     def _on_scene(self, msg: SceneGraphMsg) -> None:
         with self._scene_changed:
