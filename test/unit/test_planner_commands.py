@@ -4,6 +4,7 @@ category's items carry what their expectation needs."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,6 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from benchmarks.command_generator import POOLS, dump, generate, hashed_split
+from benchmarks.planner_bench import judge
+from planning.grounding import Grounder
+from planning.interpretation import Interpretation, Outcome
+from sim.layout import layout_graph
 from sim.scenario import IDENTIFIER, OnFurniture, Scenario, load_scenario, load_yaml, parse_condition
 
 DATASET = Path(__file__).resolve().parents[2] / "benchmarks" / "planner_commands.yaml"
@@ -403,3 +409,210 @@ def test_parse_goal_condition() -> None:
     for bad in ("said(a, b)", "waited(soon)", "found(Red Cup)", "looked_at()", "grab(red_cup)", "on(red_cup)"):
         with pytest.raises(ValueError):
             parse_goal_condition(bad)
+
+
+# ------------------------------------------------------------------ the evaluation sets and the stricter judge
+# benchmarks/generated_commands.yaml (benchmarks/command_generator.py) and benchmarks/handwritten_commands.yaml:
+# the same schema and world checks, plus a split (dev | test) on every item.
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+EVALUATION_SETS = {"generated_commands.yaml": 1000, "handwritten_commands.yaml": 150}
+NEW_CATEGORIES = {
+    "opener": {"goal"},
+    "politeness": {"goal"},
+    "need": {"goal"},
+    "idiom": {"goal"},
+    "pronoun": {"goal"},
+    "quoted_say": {"goal"},
+    "contraction": {"answer"},
+    "misspelling": {"goal"},
+    "word_order": {"goal"},
+    "number": {"goal"},
+    "noise": {"goal"},
+    "chain": {"goal"},
+    "harm": {"refuse"},
+    "damage": {"refuse"},
+    "stairs": {"refuse"},
+}
+SET_CATEGORY_EXPECTS = {**CATEGORY_EXPECTS, **NEW_CATEGORIES}
+REFUSAL_REASONS = {"unsafe": "unsafe", "harm": "unsafe", "damage": "unsafe", "infeasible": "infeasible"}
+REFUSAL_REASONS["stairs"] = "infeasible"
+
+
+@cache
+def set_text(name: str) -> str:
+    return (BENCHMARKS / name).read_text(encoding="utf-8")
+
+
+@cache
+def set_items(name: str) -> tuple[dict[str, Any], ...]:
+    document = load_yaml(set_text(name))
+    assert isinstance(document, dict) and isinstance(document.get("commands"), list), "expected {commands: [...]}"
+    return tuple(document["commands"])
+
+
+def all_set_items() -> list[tuple[str, dict[str, Any]]]:
+    return [(name, item) for name in EVALUATION_SETS for item in set_items(name)]
+
+
+@pytest.mark.parametrize("name", EVALUATION_SETS)
+def test_evaluation_set_sizes_ids_and_splits(name: str) -> None:
+    assert yaml.safe_load(set_text(name)) == load_yaml(set_text(name)), "no value may read differently in YAML 1.1"
+    found = set_items(name)
+    assert len(found) >= EVALUATION_SETS[name]
+    counts = Counter(item_id(item) for item in found)
+    assert not [i for i, n in counts.items() if n > 1], "ids used twice"
+    splits = Counter(item.get("split") for item in found)
+    assert set(splits) == {"dev", "test"}, f"splits: {dict(splits)}"
+    assert all(splits[s] >= len(found) // 4 for s in ("dev", "test")), f"splits: {dict(splits)}"
+    assert {item["world"] for item in found} == set(WORLDS)
+
+
+def test_evaluation_set_ids_do_not_collide() -> None:
+    ids = [item_id(item) for _, item in all_set_items()] + [item_id(item) for item in items()]
+    assert len(ids) == len(set(ids)), "an id is used in two files: the benchmark reads them together"
+
+
+def test_handwritten_split_is_the_hash_of_the_id() -> None:
+    for item in set_items("handwritten_commands.yaml"):
+        digest = hashlib.sha256(item_id(item).encode()).digest()[0]
+        assert item["split"] == ("dev", "test")[digest % 2], item_id(item)
+
+
+@pytest.mark.parametrize(("name", "item"), all_set_items(), ids=lambda v: v if isinstance(v, str) else item_id(v))
+def test_evaluation_set_item(name: str, item: dict[str, Any]) -> None:
+    assert ITEM_ID.match(item_id(item)), f"id {item.get('id')!r} must be [a-z0-9_]"
+    assert item.get("world") in WORLDS
+    category = item.get("category")
+    assert category in SET_CATEGORY_EXPECTS, f"unknown category {category!r}"
+    expect = item.get("expect")
+    assert expect in EXPECT_KEYS and expect in SET_CATEGORY_EXPECTS[category], (
+        f"{category} items do not expect {expect}"
+    )
+    assert item.get("split") in {"dev", "test"}
+    assert isinstance(item.get("command"), str) and "repeat" not in item
+    allowed, required = EXPECT_KEYS[expect]
+    extra = set(item) - COMMON_KEYS - {"command", "split", "kinds"} - allowed
+    assert not extra, f"keys that expect: {expect} does not use: {sorted(extra)}"
+    assert required <= set(item), f"expect: {expect} needs {sorted(required - set(item))}"
+    if name == "generated_commands.yaml":
+        kinds = item.get("kinds")
+        assert isinstance(kinds, list) and kinds and kinds[0] == category, "kinds start with the category's kind"
+    place = world(item["world"])
+    for key, stages in stage_lists(item):
+        for condition in check_conditions(stages, place, f"{item_id(item)}.{key}"):
+            if condition.name == "said":
+                said = condition.arguments[0]
+                assert WORD.search(said) and said == said.lower(), f"said({said}): lower-case words"
+    for key in ("candidates", "mentions", "known_similar"):
+        value = item.get(key, [])
+        assert isinstance(value, list), f"{key} is a list"
+        for identifier in value:
+            assert identifier in place.kinds, f"{item_id(item)}.{key}: {identifier!r} is not in {item['world']}"
+    if expect == "goal" and category in {"multi_step", "chain", "pronoun"} and "then" in command_text(item):
+        assert len(item["stages"]) > 1, "a chain has several stages"
+    if expect == "clarify":
+        candidates = item["candidates"]
+        assert len(set(candidates)) == len(candidates) >= 2
+        kinds = {place.kinds[c] for c in candidates}
+        assert len(kinds) == 1, f"candidates of one kind: {candidates}"
+    if expect == "refuse":
+        assert item["reason"] in {"unsafe", "infeasible"}
+        if category in REFUSAL_REASONS:
+            assert item["reason"] == REFUSAL_REASONS[category]
+    if expect == "unknown_object":
+        terms = item["unknown_terms"]
+        assert isinstance(terms, list) and terms
+        for term in terms:
+            assert words(term) <= words(command_text(item)), f"{term!r} is not in the command"
+            assert not words(term) & place.vocabulary(), f"{term!r} names something of {item['world']}"
+    if expect == "answer":
+        assert item["mentions"], "an answer must name something"
+
+
+def test_the_worlds_have_no_stairs() -> None:
+    """Stairs items expect infeasible: no world may have stairs or an upper floor."""
+    for name in WORLDS:
+        text = (Path(__file__).resolve().parents[2] / "sim" / "worlds" / f"{name}.yaml").read_text(encoding="utf-8")
+        assert not re.search(r"stair|upstairs|second floor|upper floor", text.lower()), name
+
+
+def test_generator_is_deterministic_and_matches_the_committed_file() -> None:
+    first = dump(generate())
+    assert first == dump(generate())
+    assert first == set_text("generated_commands.yaml"), "regenerate: python -m benchmarks.command_generator"
+
+
+def test_generator_split_of_variants() -> None:
+    for pool in POOLS:
+        if len(pool.variants) < 4:
+            continue
+        assert all(pool.split_of(v) == "dev" for v in pool.seen), f"{pool.kind}: a seen variant is not dev"
+        unseen = [v for v in pool.variants if v not in pool.seen]
+        assert all(pool.split_of(v) == hashed_split(pool.kind, v) for v in unseen)
+        assert pool.of("test"), f"{pool.kind}: no test variant"
+        assert not set(pool.of("test")) & set(pool.of("dev")), f"{pool.kind}: a variant in both splits"
+
+
+# --- the judge
+
+
+def test_judge_unknown_object_names_the_terms_and_offers_the_similar() -> None:
+    item = {"expect": "unknown_object", "unknown_terms": ["teddy bear"], "known_similar": ["yellow_ball"]}
+    good = Interpretation(Outcome.UNKNOWN_OBJECT, "I do not know of any teddy bear here.", candidates=["yellow_ball"])
+    assert judge(item, good) == (True, "")
+    unnamed = Interpretation(Outcome.UNKNOWN_OBJECT, "I do not know of any bear here.", candidates=["yellow_ball"])
+    assert not judge(item, unnamed)[0]
+    unoffered = Interpretation(Outcome.UNKNOWN_OBJECT, "I do not know of any teddy bear here.", candidates=["red_cup"])
+    assert not judge(item, unoffered)[0]
+    assert judge({**item, "known_similar": []}, unoffered)[0]
+
+
+def test_judge_answers_name_the_mentions_and_not_everything() -> None:
+    graph = layout_graph(load_scenario("kitchen"))
+    where = {"expect": "answer", "mentions": ["sideboard"]}
+    assert judge(
+        where, Interpretation(Outcome.ANSWER, "The black mug on the sideboard.", candidates=["black_mug"]), graph
+    )[0]
+    assert not judge(where, Interpretation(Outcome.ANSWER, "The black mug.", candidates=["black_mug"]), graph)[0]
+    everything = "The red cup on the counter. The blue cup on the counter. The yellow banana on the counter."
+    listing = Interpretation(Outcome.ANSWER, everything + " The black mug on the sideboard.", candidates=["black_mug"])
+    assert not judge(where, listing, graph)[0], "naming everything is no answer"
+    unknown = "I do not know of any mug here. What I know: the black mug on the sideboard."
+    assert not judge(where, Interpretation(Outcome.ANSWER, unknown, candidates=["black_mug"]), graph)[0]
+    table = {"expect": "answer", "mentions": ["red_apple", "orange", "red_bowl"]}
+    said = "On the kitchen table: the red apple, the orange orange, the red bowl."
+    assert judge(table, Interpretation(Outcome.ANSWER, said, candidates=["red_apple", "orange", "red_bowl"]), graph)[0]
+    apartment = layout_graph(load_scenario("apartment"))
+    counter = {"expect": "answer", "mentions": ["kitchen_counter"]}
+    assert judge(
+        counter, Interpretation(Outcome.ANSWER, "The green cup on the counter.", candidates=["green_cup"]), apartment
+    )[0]
+
+
+def test_judge_questions_must_tell_the_candidates_apart() -> None:
+    graph = layout_graph(load_scenario("office"))
+    item = {"expect": "clarify", "candidates": ["desk_a", "desk_b"]}
+    same = Interpretation(
+        Outcome.CLARIFY, "Which desk do you mean: the desk or the desk?", candidates=["desk_a", "desk_b"]
+    )
+    assert not judge(item, same, graph)[0]
+    unlisted = Interpretation(Outcome.CLARIFY, "Which desk do you mean?", candidates=["desk_a", "desk_b"])
+    assert not judge(item, unlisted, graph)[0]
+    question = Grounder(graph, use_embeddings=False).which_question(["desk_a", "desk_b"], "desk")
+    assert judge(item, Interpretation(Outcome.CLARIFY, question, candidates=["desk_a", "desk_b"]), graph)[0]
+    alike = "Which one do you mean: the red thing on the desk or the red thing on the desk?"
+    red = {"expect": "clarify", "candidates": ["red_mug", "red_stapler"]}
+    assert not judge(red, Interpretation(Outcome.CLARIFY, alike, candidates=["red_mug", "red_stapler"]), graph)[0]
+    apart = "Which one do you mean: the red mug on the desk or the red stapler on the desk?"
+    assert judge(red, Interpretation(Outcome.CLARIFY, apart, candidates=["red_mug", "red_stapler"]), graph)[0]
+
+
+def test_judge_refusals_need_their_kind_and_never_take_invalid() -> None:
+    item = {"expect": "refuse", "reason": "unsafe"}
+    assert judge(item, Interpretation(Outcome.REFUSE, "I will not hurt anyone.", refusal_kind="unsafe"))[0]
+    assert not judge(item, Interpretation(Outcome.REFUSE, "I cannot.", refusal_kind="infeasible"))[0]
+    assert not judge(item, Interpretation(Outcome.INVALID, "I did not understand 'hit Sam with the box'."))[0]
+    assert not judge(item, Interpretation(Outcome.INVALID, "", refusal_kind="unsafe"))[0]
+    stairs = {"expect": "refuse", "reason": "infeasible"}
+    assert not judge(stairs, Interpretation(Outcome.INVALID, "I did not understand 'go upstairs'."))[0]
