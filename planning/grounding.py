@@ -191,7 +191,7 @@ class Grounder:
         return [i for i in ids if not self.is_missing(i)]
 
     def _resolve(self, phrase: str, kinds: Sequence[ObjectKind] | None) -> Resolution:
-        text = strip_determiners(normalize(phrase))
+        text = " ".join(self._respelled(strip_determiners(normalize(phrase)).split()))  # "the ktichen table"
         if not text:
             return Resolution(phrase)
         if text in {e.id for e in self.entities}:
@@ -223,11 +223,6 @@ class Grounder:
             candidates = [e.id for e in self._of_kinds(kinds) if e.kind == ObjectKind.OBJECT]
         similar: list[str] = []
         if not candidates and noun_words:
-            respelled = self._respelled(words)
-            if respelled != words:  # "bannana": a typo of a word the scene has
-                corrected = self._resolve(" ".join(respelled), kinds)
-                if corrected.candidates:
-                    return Resolution(phrase, corrected.candidates, corrected.similar)
             candidates, similar = self._by_meaning(" ".join(noun_words), kinds)
         if colors:
             wanted = {("gray" if c == "grey" else c) for c in colors}

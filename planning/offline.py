@@ -59,10 +59,19 @@ VERBS = (
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
     r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
 )
-AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*[,:]\s*")
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
 
+PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to)\s")
+WHERE_DECLARATIVE = re.compile(
+    r"^(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+?) is where (?P<obj>.+?) (?:should go|goes|belongs|"
+    r"should be|needs to go|has to go|should live|lives|is kept|stays)$"
+)
+VERBLESS_PLACE = re.compile(
+    r"^(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) (?:to|onto|into|on top of|over to) .+$"
+)
 PLACE = re.compile(
-    r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave)\s+(?P<obj>.+)\s+"
+    r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave|give|hand|pass)\s+"
+    r"(?P<obj>.+)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to|over to|towards|toward)\s+(?P<dest>.+)$"
 )
 FETCH = re.compile(
@@ -140,6 +149,7 @@ class Clause:
     intent: str  # place | manipulate | fetch | go | find | look | say | wait
     slots: list[Slot] = field(default_factory=list)
     value: str = ""  # said text or seconds; manipulate: the instruction with "{n}" for slot n's id
+    optional: bool = False  # a wish beside other requests ("I want a coffee, ..."): dropped if it names no object
 
     def conditions(self, graph: SceneGraph) -> list[Condition]:
         ids = [s.resolved or "" for s in self.slots]
@@ -166,6 +176,14 @@ class Clause:
 
 
 @dataclass
+class _Carry:
+    """What one stage's text leaves the next: the verb a bare place goes on with, a fronted object."""
+
+    previous_verb: str = ""  # "go to" / "look at"
+    topic: str | None = None  # "the bottle on the shelf? move it ...": what a later "it" means
+
+
+@dataclass
 class Pending:
     """A command waiting for the user to say which of the candidates a phrase meant."""
 
@@ -186,7 +204,7 @@ class OfflineParser:
             return Interpretation(Outcome.INVALID, reason, backend=self.name)
         # Quoted text is what a note or a person says: data, never an instruction (only SAY reads it).
         quoted, quotes = quote_spans(command)
-        raw = plain_command(quoted)
+        raw = plain_command(quoted, quotes)
         text = normalize(raw)
         refused = refusal(normalize(without_quotes(raw)))
         if refused:
@@ -197,21 +215,17 @@ class OfflineParser:
             if answered is not None:
                 return answered
         asked = ASK_ABOUT.sub("", plain_clause(text))
-        if QUESTION.match(asked):
+        if QUESTION.match(asked) and len(_stages(raw)) == 1:
             return self._question(unquote(asked, quotes), grounder)
         stages: list[list[Clause]] = []
-        previous_verb = ""
+        carry = _Carry()
         for part in _stages(raw):
-            clauses, previous_verb = self._part_clauses(part, quotes, bool(stages), previous_verb)
+            clauses = self._part_clauses(part, quotes, bool(stages), carry)
             if clauses is None:
-                unparsed = unquote(normalize(part), quotes)
-                return Interpretation(
-                    Outcome.INVALID,
-                    f"I did not understand {unparsed!r}. I can go to places, look at things, find, pick up and "
-                    "put down objects, say something and wait.",
-                    backend=self.name,
-                )
+                return self._not_understood(part, quotes)
             stages += [[c] for c in clauses]
+        if carry.topic is not None:  # a noun phrase no clause refers to
+            return self._not_understood(carry.topic, quotes)
         if not stages:
             return Interpretation(Outcome.INVALID, "The command has no instruction I can follow.", backend=self.name)
         _link_pronouns(stages)
@@ -219,11 +233,17 @@ class OfflineParser:
 
     # --- parsing -------------------------------------------------------------------------------
 
-    def _part_clauses(
-        self, part: str, quotes: list[str], after_stages: bool, previous_verb: str
-    ) -> tuple[list[Clause] | None, str]:
-        """The clauses of one stage's text (None when a piece is an instruction I cannot read), and
-        the verb a next piece without one goes on with ("go to A, then to B").
+    def _not_understood(self, text: str, quotes: list[str]) -> Interpretation:
+        unparsed = unquote(normalize(text), quotes)
+        return Interpretation(
+            Outcome.INVALID,
+            f"I did not understand {unparsed!r}. I can go to places, look at things, find, pick up and "
+            "put down objects, say something and wait.",
+            backend=self.name,
+        )
+
+    def _part_clauses(self, part: str, quotes: list[str], after_stages: bool, carry: _Carry) -> list[Clause] | None:
+        """The clauses of one stage's text, None when a piece is an instruction I cannot read.
 
         A piece that does not parse is tried joined with the next ("bring the cup, to the table");
         a piece that only gives context ("I'm cold", "hey robot") is dropped; a noun phrase before a
@@ -232,7 +252,6 @@ class OfflineParser:
         pieces = [normalize(p) for p in _clauses(part)]
         pieces = [p for p in pieces if p]
         clauses: list[Clause] = []
-        topic: str | None = None
         previous_piece = ""
         index = 0
         while index < len(pieces):
@@ -248,9 +267,12 @@ class OfflineParser:
                 if joined is not None:
                     clauses[-1], previous_piece = joined, f"{previous_piece} {piece}"
                     continue
+            if (asked_about := _asked_about(piece)) is not None:
+                carry.topic = asked_about  # "have you seen my keys? bring them to me"
+                continue
             clause = self._clause(piece, quotes)
-            if clause is None and previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
-                verb = previous_verb.split(maxsplit=1)[0]
+            if clause is None and carry.previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
+                verb = carry.previous_verb.split(maxsplit=1)[0]
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
             if clause is None and is_context(piece):
                 continue  # "I'm thirsty": why, not what
@@ -258,8 +280,8 @@ class OfflineParser:
             if clause is None and _noun_phrase(phrase) and index == len(pieces):
                 if clauses:  # "put the cup on the table, and the bowl too"
                     clause = _elided(clauses[-1], phrase)
-                elif previous_verb:  # "go to the counter, then the sideboard"
-                    clause = self._clause(f"{previous_verb} {phrase}", quotes)
+                elif carry.previous_verb:  # "go to the counter, then the sideboard"
+                    clause = self._clause(f"{carry.previous_verb} {phrase}", quotes)
                 if clause is not None:
                     clauses.append(clause)
                     continue
@@ -270,27 +292,28 @@ class OfflineParser:
                     continue
             while clause is None and index < len(pieces):  # "bring, the cup to the table"
                 joined_clause = self._clause(f"{piece} {pieces[index]}", quotes)
+                if joined_clause is None and PLACE_FIRST.match(piece):  # "to the sideboard, bring the cup"
+                    joined_clause = self._clause(f"{pieces[index]} {piece}", quotes)
                 if joined_clause is None:
                     break
                 piece, clause = f"{piece} {pieces[index]}", joined_clause
                 index += 1
             if clause is None:
-                if _noun_phrase(piece) and topic is None:
-                    topic = piece  # a fronted object, for the next clause's "it"
+                if _noun_phrase(piece) and carry.topic is None:
+                    carry.topic = piece  # a fronted object, for the next clause's "it"
                     continue
-                return None, previous_verb
+                return None
             previous_piece = piece
-            if topic is not None:
+            clause.optional = clause.intent == "fetch" and is_context(piece)  # "I want a coffee, ..."
+            if carry.topic is not None:
                 for position, slot in enumerate(clause.slots):
                     if slot.phrase.strip() in PRONOUNS:
-                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds)
-                        topic = None
+                        clause.slots[position] = Slot(unquote(carry.topic, quotes), slot.kinds)
+                        carry.topic = None
                         break
-            previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
+            carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
-        if topic is not None:
-            return None, previous_verb  # a noun phrase no clause refers to
-        return clauses, previous_verb
+        return clauses
 
     def _clause(self, text: str, quotes: list[str]) -> Clause | None:
         clause = self._plain_clause(plain_clause(text), quotes)
@@ -314,15 +337,17 @@ class OfflineParser:
             return Clause("look", [Slot(x, PLACES) for x in _split_objects(match["x"])])
         if (match := FETCH.match(text)) and match["a"]:
             return Clause("fetch", [Slot(match["a"], THINGS)])
-        if match := DECLARATIVE.match(text):
+        if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
+        elif (match := VERBLESS_PLACE.match(text)) and not set(match["obj"].split()) & (CLAUSE_STARTS | {"you"}):
+            text = f"put {text}"  # "the banana to the kitchen table, please"
         if manipulation := _manipulation(text):
             return manipulation
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
             if destination in ("me", "here", "over here", "you", "the user"):
                 return Clause("fetch", [Slot(match["obj"], THINGS)])
-            objects = _split_objects(match["obj"])
+            objects = _split_objects(re.sub(r"\s+(?:over|along|down|up|back)$", "", match["obj"]))  # "bring it over to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
         if match := GO.match(text):
             return Clause("go", [Slot(match["place"], PLACES)])
@@ -338,6 +363,7 @@ class OfflineParser:
 
     def _ground(self, stages: list[list[Clause]], grounder: Grounder) -> Interpretation:
         graph = grounder.graph
+        stages = _without_unmet_wishes(stages, grounder)
         notes: list[str] = []
         for stage in stages:
             for clause in stage:
@@ -446,7 +472,13 @@ class OfflineParser:
                 if room is not None:
                     sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
                     return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=self.name)
-        match = re.match(r"^(?:what|which \w+)(?: objects?| things?)? (?:is|are) (?:on|in) (?P<x>.+)$", text)
+        match = re.match(
+            r"^(?:what|which \w+)(?: objects?| things?| else)? (?:is|are|is there|are there|have we got|have you got|"
+            r"do we have|do you see|can you see|do you have|is sitting|are sitting|is lying|is standing|sits|lies)"
+            r"(?: sitting| lying| standing| kept| left| out)?(?: currently| now| right now| still)?"
+            r" (?:on top of|on|in|inside) (?P<x>.+)$",
+            text,
+        )
         if match:
             resolution = grounder.resolve(match["x"], SURFACES)
             if len(resolution.candidates) == 1:
@@ -459,11 +491,11 @@ class OfflineParser:
                 return Interpretation(Outcome.ANSWER, sentence, candidates=things, backend=self.name)
         phrase = re.sub(
             r"^(?:where (?:is|are)|where's|is there|are there|do you see|can you see|do you know where|have you seen|"
-            r"how many)\s+",
+            r"how many|where (?:can|could|would|might|do|should) (?:i|we|you) (?:find|get|keep|put)|where did)\s+",
             "",
             text,
         )
-        phrase = re.sub(r"\s+(?:is|are|now|right now)$", "", phrase)
+        phrase = re.sub(r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at)$", "", phrase)
         resolution = grounder.resolve(phrase, OBJECTS)
         if not resolution.candidates:
             return replace(self._unknown(phrase, resolution.similar, grounder), outcome=Outcome.ANSWER)
@@ -486,6 +518,37 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
             objects = [s for s in clause.slots if ObjectKind.OBJECT in s.kinds[:1]]
             if objects:
                 previous = objects[0]
+
+
+ASKED_ABOUT = re.compile(
+    r"^(?:(?:do )?you )?(?:see|notice|spot|remember) (?P<a>(?:the|that|this|those|these|my|your|our) .+)$|"
+    r"^(?:where (?:is|are)|where did (?:i|you|we) (?:put|leave)|where do you keep|have you seen|do you see|"
+    r"can you see|is there|are there|do we have|do you know where) (?P<b>.+?)(?: is| are| go| at)?$"
+)
+
+
+def _asked_about(piece: str) -> str | None:
+    """What a question or a "see that X?" before a request is about: the "it" of what follows."""
+    match = ASKED_ABOUT.match(ASK_ABOUT.sub("", piece))
+    return (match["a"] or match["b"]) if match else None
+
+
+def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> list[list[Clause]]:
+    """The stages without wishes that name no object here ("I want a coffee, so bring me the mug"),
+    as long as another clause is left."""
+    clauses = [c for stage in stages for c in stage]
+    if len(clauses) < 2 or not any(c.optional for c in clauses):
+        return stages
+
+    def unmet(clause: Clause) -> bool:
+        if not clause.optional or clause.slots[0].resolved is not None:
+            return False
+        found = grounder.resolve(clause.slots[0].phrase, clause.slots[0].kinds).candidates
+        return not any(grounder.graph.objects[c].kind == ObjectKind.OBJECT for c in found)
+
+    kept = [[c for c in stage if not unmet(c)] for stage in stages]
+    kept = [stage for stage in kept if stage]
+    return kept or stages
 
 
 def _noun_phrase(text: str) -> bool:

@@ -49,7 +49,10 @@ CONTRACTIONS = (
     (r"\blet's\b", "let us"), (r"\bi'm\b", "i am"), (r"\byou're\b", "you are"), (r"\bwe're\b", "we are"),
     (r"\bthey're\b", "they are"), (r"\bi've\b", "i have"), (r"\byou've\b", "you have"), (r"\bi'd\b", "i would"),
     (r"\byou'd\b", "you would"), (r"\bi'll\b", "i will"), (r"\byou'll\b", "you will"), (r"\bcan't\b", "cannot"),
-    (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"), (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
+    (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\b(\w+)'ve\b", r"\1 have"),
+    (r"\b(where|what|how|who|why|when)'d\b", r"\1 did"), (r"\b(\w+)'ll\b", r"\1 will"), (r"\b(\w+)'re\b", r"\1 are"),
+    (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
     (r"\bgimme\b", "give me"), (r"\bu\b", "you"), (r"\bur\b", "your"),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
@@ -57,17 +60,25 @@ CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
 # Said anywhere, they change nothing the robot should do.
 POLITENESS = re.compile(
-    r"\b(?:please|pretty please|kindly|if you (?:do not|would not) mind|if you (?:can|could|would|are able)|"
+    r"\b(?:please|pretty please|kindly|if you (?:do not|would not) mind|"
+    r"if you (?:can|could|would|are able)(?=\s*(?:[,.!?;]|$))|"
+    r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
     r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
     r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap)\b"
 )
-OPENER_WORDS = (
-    r"hey|hi|hello|yo|oi|ok|okay|alright|all right|right|so|well|um+|uh+|erm|er|oh|ah|listen|excuse me|sorry|"
-    r"pardon me|good (?:morning|afternoon|evening)|hey there|hi there|hello there|dear|robot|buddy|mate|friend|pal|"
-    r"little robot|my friend|now then|and|also|then|first(?: of all)?|to (?:start|begin)(?: with)?|"
-    r"first things first|next|lastly"
-)
+OPENERS = (
+    "hey", "hi", "hello", "hiya", "howdy", "greetings", "yo", "oi", "ok", "okay", "okey dokey", "alright",
+    "all right", "right", "right then", "so", "well", "um+", "uh+", "erm", "er", "oh", "ah", "listen", "look here",
+    "excuse me", "sorry", "pardon me", "good morning", "good afternoon", "good evening", "morning", "afternoon",
+    "evening", "hey there", "hi there", "hello there", "dear", "robot", "buddy", "mate", "friend", "pal",
+    "little robot", "my friend", "now then", "and", "also", "then", "first", "first of all", "to start",
+    "to start with", "to begin", "to begin with", "first things first", "next", "lastly", "basically", "actually",
+    "honestly", "anyway", "anyways", "by the way", "quick question", "cool", "great", "good", "nice", "perfect",
+    "do me a favou?r", "do me a favou?r and", "be a dear and", "be a star and",
+    "if that is (?:ok|okay|alright|all right|fine)", "ugh", "phew", "wow", "gosh", "oops", "hmm+", "aw+",
+)  # fmt: skip
+OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest first: "hi there" before "hi"
 OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
 # Step words the parser's stage split knows ("then"): the others said the same way.
 STEP_WORDS = (
@@ -96,8 +107,9 @@ WANT = re.compile(
     r"may i (?:have|get)|i would appreciate|i am (?:looking for|after))\s+(?!to\b|you\b)(?P<x>.+)$"
 )
 GERUND = re.compile(
-    r"^(?:would you mind|do you mind|mind|would it be possible to try|how about|what about|could you try|try|"
-    r"i would appreciate you|i would appreciate)\s+(?P<verb>[a-z]+ing)\b"
+    r"^(?:(?:would you|do you|would you not)? ?mind(?: terribly| at all| awfully| too much)?|"
+    r"would it be possible to try|how about|what about|could you try|try|start by|begin by|finish by|end by|"
+    r"first by|then by|i would appreciate you|i would appreciate)\s+(?P<verb>[a-z]+ing)\b"
 )
 ASKING = re.compile(
     r"^(?:can|could|would|will) you (?:please )?(?:go and |just )?|^(?:any chance|is there any chance) "
@@ -107,10 +119,16 @@ ASKING = re.compile(
     r"^(?:i want|i need|i would like) you to |"
     r"^(?:do|go) me a favou?r and |^(?:be a dear|be a star) and |^(?:you should|you could|you can|you must) |"
     r"^(?:help me|let us) |^(?:do you think you could|is it possible (?:for you )?to|are you able to) |"
+    r"^(?:would|will|is) it be possible (?:for you )?to |^(?:would|will) it be (?:ok|okay|alright) (?:for you )?to |"
+    r"^i would (?:appreciate|love|like) it(?: if)?(?: you)?(?: could| would| can)? |"
+    r"^(?:could|can|may|might) i ask you to |^(?:would you )?be a (?:dear|star|love|sweetheart|pal) and |"
     r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) "
 )
 # Asked about, not ordered: "can you tell me where the remote is" is "where is the remote".
-ASK_ABOUT = re.compile(r"^(?:(?:can|could|would) you )?(?:tell|show) me (?=(?:where|what|which|how many|if|whether)\b)")
+ASK_ABOUT = re.compile(
+    r"^(?:(?:(?:can|could|would) you )?(?:tell|show) me |(?:do you have |got )?any idea |do you happen to know |"
+    r"you know )(?=(?:where|what|which|how many|if|whether)\b)"
+)
 
 # Light verbs and phrasal verbs, each mapped onto the verb of a skill; ordered, first match wins.
 IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -148,10 +166,11 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:bring|fetch|carry) (?P<x>.+?) (?:over|along)(?: here)?(?: to me)?$", r"bring me \g<x>"),
         (r"^(?:snag|nab|scoop up|pick out|take hold of|get hold of|grab hold of|lay your hands on)\s+", "pick up "),
         # say
-        (r"^(?:shout|yell|call out|say out loud|say aloud|read out|tell (?:everyone|everybody|us|them|the room))\s+",
-         "say "),
+        (r"^(?:shout|yell|call out|say out loud|say aloud|read out|repeat after me|say after me|repeat|"
+         r"tell (?:everyone|everybody|us|them|the room))\s+", "say "),
         # wait
-        (r"^(?:hang on|hold on|sit tight|stay put|stand by|hold still|stay still|wait around|wait here|chill|rest)"
+        (r"^(?:hang on|hold on|sit tight|stay put|stand by|hold still|stay still|wait around|wait here|chill|rest|"
+         r"stay where you are|stay right there|stay right here|stay here|stay there|wait where you are|wait right here)"
          r"(?: for)?\s+", "wait "),
         (r"^(?:pause for|stop for|stay for|stay here for|stay there for)\s+", "wait "),
     )
@@ -168,9 +187,19 @@ CLAUSE_STARTS = SKILL_VERBS | _word_set(
 # A clause that only sets the scene: "i am cold", "my hands are full", "it is late", "hey robot".
 CONTEXT = re.compile(
     r"^(?:i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
-    r"there are|this is|that is|you know|you see|so|because|since|as|the (?:\w+ )?(?:is|are|was|were|looks|seems))\b"
+    r"there are|this is|that is|you know|you see|so|because|since|as|"
+    r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,3}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
+    r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
+    r"have been)(?! you))\b"
 )
 INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
+
+
+SAID = re.compile(
+    r"(?P<verb>\b(?:say|announce|speak|shout|yell|repeat after me|tell (?!me (?:where|what|which|how|if|whether)\b)"
+    r"(?:me|them|us|everyone|everybody)))\s+(?P<text>(?!quoted\d)[^,.!?;:]+?)"
+    rf"(?=\s*(?:[,.!?;:]|$)|\s+(?:and then|then|after that|and (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)))"
+)
 
 
 def quote_spans(text: str) -> tuple[str, list[str]]:
@@ -195,11 +224,26 @@ def unquote(text: str, quotes: list[str]) -> str:
     return QUOTE_TOKEN.sub(lambda m: quotes[int(m[1])] if int(m[1]) < len(quotes) else "", text)
 
 
-def plain_command(text: str) -> str:
-    """The whole command in plain words (lower case, punctuation that splits steps kept)."""
+def plain_command(text: str, quotes: list[str]) -> str:
+    """The whole command in plain words (lower case, punctuation that splits steps kept).
+
+    What SAY is to say becomes a quote token too (added to ``quotes``), so that politeness
+    removal leaves "say thank you" whole.
+    """
     text = text.lower().replace("’", "'").replace("‘", "'")
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
+
+    def said(match: re.Match[str]) -> str:
+        if QUOTE_TOKEN.fullmatch(match["text"].strip()):
+            return match.group(0)
+        quotes.append(" ".join(re.findall(r"[a-z0-9']+", match["text"])))
+        return f"{match['verb']} quoted{len(quotes) - 1}"
+
+    for pattern, replacement in STEP_WORDS:
+        text = pattern.sub(replacement, text)
+    text = SAID.sub(said, text)
+    text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = HALF_MINUTE.sub("30 seconds", text)
     text = A_UNIT.sub(r"1 \1", text)
     text = NUMBER_WORDS.sub(_number, text)

@@ -28,7 +28,8 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (
             rf"\b(?:hit|hurt|harm|attack|kill|stab|punch|kick|injure|poison|shoot|strangle|choke|slap|bite|"
             rf"push|shove|trip|threaten|scare|frighten|chase|burn|cut|smack|whack|beat|bash|thump|poke|jab|prod|"
-            rf"pinch|tackle|spray|squirt|splash|pour|spill|lob|hurl|fling|swing|wave|point|aim|drop)\b.*"
+            rf"pinch|tackle|spray|squirt|splash|pour|spill|lob|hurl|fling|swing|wave|point|aim|drop|smother|"
+            rf"suffocate|drown|stomp|stamp|sit on|step on|run over|crush|squash|lock up|tie up)\b.*"
             rf"\b{_PEOPLE}\b",
             "unsafe",
             "I will not do anything that could hurt a person or an animal.",
@@ -46,7 +47,8 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (
             # Damage on purpose: "smash the bottle", "break the plate", "throw the cup on the floor".
             r"(?<!not )(?<!never )(?<!without )\b(?:smash|shatter|break|crush|destroy|wreck|damage|ruin|dent|"
-            r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e)\b(?!\s+(?:time|down the|the news))"
+            r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e|crack|snap|squash|squish|stomp on|stamp on|"
+            r"chip|scratch|puncture|burst|deface|demolish|mangle)\b(?!\s+(?:time|down the|the news|open))"
             r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
             r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
             "unsafe",
@@ -67,7 +69,8 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "I will not throw or swing sharp things.",
         ),
         (
-            r"\b(?:throw|toss|fling|hurl|chuck)\b.*\b(?:at|toward|towards)\b",
+            r"\b(?:throw|toss|fling|hurl|chuck|swing|lob|launch|kick|flick|spit|fire|catapult|aim)\b.*"
+            r"\b(?:at|toward|towards)\b",
             "unsafe",
             "I will not throw things at anyone or anything.",
         ),
