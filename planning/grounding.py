@@ -369,8 +369,13 @@ class Grounder:
         )
 
     def _support_phrase(self, entity_id: str) -> str | None:
+        """ "on the counter"; "on desk a" where another piece of furniture has the support's label."""
         support = self._related_id(entity_id, (Predicate.ON,))
-        return f"on the {self.graph.objects[support].label}" if support is not None else None
+        if support is None:
+            return None
+        label = self.graph.objects[support].label
+        shared = any(o.id != support and o.kind == ObjectKind.FURNITURE and o.label == label for o in self.graph)
+        return f"on {support.replace('_', ' ')}" if shared else f"on the {label}"
 
     def _room_phrase(self, entity_id: str) -> str | None:
         """The room of a thing: its own (in), its furniture's (part of), or its support's."""

@@ -181,6 +181,7 @@ class _Carry:
 
     previous_verb: str = ""  # "go to" / "look at"
     topic: str | None = None  # "the bottle on the shelf? move it ...": what a later "it" means
+    soft_topic: str | None = None  # the subject of a remark: "it" if a later clause says so, else nothing
 
 
 @dataclass
@@ -206,7 +207,7 @@ class OfflineParser:
         quoted, quotes = quote_spans(command)
         raw = plain_command(quoted, quotes)
         text = normalize(raw)
-        refused = refusal(normalize(without_quotes(raw)))
+        refused = refusal(without_quotes(raw))
         if refused:
             return Interpretation(Outcome.REFUSE, refused.reason, refusal_kind=refused.kind, backend=self.name)
         grounder = Grounder(graph, self.use_embeddings)
@@ -275,6 +276,9 @@ class OfflineParser:
                 verb = carry.previous_verb.split(maxsplit=1)[0]
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
             if clause is None and is_context(piece):
+                subject = STATEMENT_SUBJECT.match(piece)
+                if subject and carry.topic is None:
+                    carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
                 continue  # "I'm thirsty": why, not what
             phrase = TRAILING.sub("", plain_clause(piece))
             if clause is None and _noun_phrase(phrase) and index == len(pieces):
@@ -305,11 +309,12 @@ class OfflineParser:
                 return None
             previous_piece = piece
             clause.optional = clause.intent == "fetch" and is_context(piece)  # "I want a coffee, ..."
-            if carry.topic is not None:
+            topic = carry.topic or carry.soft_topic
+            if topic is not None:
                 for position, slot in enumerate(clause.slots):
                     if slot.phrase.strip() in PRONOUNS:
-                        clause.slots[position] = Slot(unquote(carry.topic, quotes), slot.kinds)
-                        carry.topic = None
+                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds)
+                        carry.topic = carry.soft_topic = None
                         break
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
@@ -339,7 +344,11 @@ class OfflineParser:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
-        elif (match := VERBLESS_PLACE.match(text)) and not set(match["obj"].split()) & (CLAUSE_STARTS | {"you"}):
+        elif (
+            (match := VERBLESS_PLACE.match(text))
+            and not set(match["obj"].split()) & (CLAUSE_STARTS | {"you"})
+            and not is_context(match["obj"])  # "the kids want to play"
+        ):
             text = f"put {text}"  # "the banana to the kitchen table, please"
         if manipulation := _manipulation(text):
             return manipulation
@@ -520,6 +529,9 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
                 previous = objects[0]
 
 
+STATEMENT_SUBJECT = re.compile(
+    r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants)\b"
+)
 ASKED_ABOUT = re.compile(
     r"^(?:(?:do )?you )?(?:see|notice|spot|remember) (?P<a>(?:the|that|this|those|these|my|your|our) .+)$|"
     r"^(?:where (?:is|are)|where did (?:i|you|we) (?:put|leave)|where do you keep|have you seen|do you see|"

@@ -75,7 +75,8 @@ OPENERS = (
     "little robot", "my friend", "now then", "and", "also", "then", "first", "first of all", "to start",
     "to start with", "to begin", "to begin with", "first things first", "next", "lastly", "basically", "actually",
     "honestly", "anyway", "anyways", "by the way", "quick question", "cool", "great", "good", "nice", "perfect",
-    "do me a favou?r", "do me a favou?r and", "be a dear and", "be a star and",
+    "do me a favou?r", "do me a favou?r and", "be a dear and", "be a star and", "would you be a dear",
+    "would you be a dear and", "be a love and",
     "if that is (?:ok|okay|alright|all right|fine)", "ugh", "phew", "wow", "gosh", "oops", "hmm+", "aw+",
 )  # fmt: skip
 OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest first: "hi there" before "hi"
@@ -139,6 +140,7 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r" (?:at|over|on|in|into|around)\s+", "look at "),
         (r"^(?:peek|glance|peer|gaze|stare) (?:at|into|in|over)\s+", "look at "),
         (r"^(?:check out|eyeball|look over|look around)\s+", "look at "),
+        (r"^give (?P<x>.+?) a (?:once over|quick look|look|glance|check|quick check)$", r"look at \g<x>"),
         (r"^(?:keep an eye on|turn (?:towards|toward|to)|face)\s+", "look at "),
         # find
         (r"^(?:have|take) (?:a )?(?:quick )?look (?:for|around for)\s+", "find "),
@@ -188,7 +190,7 @@ CLAUSE_STARTS = SKILL_VERBS | _word_set(
 CONTEXT = re.compile(
     r"^(?:i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
-    r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,3}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
+    r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
     r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you))\b"
 )

@@ -24,7 +24,7 @@ from control.skills import SkillSpec
 from perception.query import relevant_subgraph
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph
 from planning.goals import Goal, GoalError
-from planning.grounding import Grounder, normalize
+from planning.grounding import Grounder
 from planning.interpretation import Interpretation, Outcome
 from planning.models.base import Message, ModelClient, ModelError, ModelRequest, parse_json_answer
 from planning.offline import OfflineParser
@@ -231,7 +231,7 @@ class TaskPlanner:
         reason = invalid_reason(command)
         if reason:
             return Interpretation(Outcome.INVALID, reason, backend=self.backend)
-        refused = refusal(normalize(strip_quoted(command.lower())))
+        refused = refusal(strip_quoted(command.lower()))
         if refused:
             return Interpretation(Outcome.REFUSE, refused.reason, refusal_kind=refused.kind, backend=self.backend)
         if self.backend == "offline" or pending is not None:

@@ -165,9 +165,22 @@ def invalid_reason(text: str) -> str | None:
     return None
 
 
-def refusal(normalised: str) -> Refusal | None:
-    """The first rule an order breaks, or None; ``normalised`` is lower case with single spaces."""
-    for pattern, kind, sentence in RULES:
-        if pattern.search(normalised):
-            return Refusal(kind, sentence)
+# The speaker telling of their own injury ("I've hurt my ankle.", "my back is killing me"): not an order.
+REMARK = re.compile(
+    r"^(?:i|we)(?: have| had| just| have just| 've)? (?:hurt|cut|burnt|burned|broke|injured|bruised|sprained|"
+    r"twisted|banged|stubbed|bumped|scratched|hit|pulled) (?:my|our) [a-z]+(?: [a-z]+)?$|"
+    r"^(?:my|our) [a-z]+(?: [a-z]+)? (?:hurts|hurt|aches|ache|is hurt|is killing me|is broken|is sore|are sore)$"
+)
+
+
+def refusal(text: str) -> Refusal | None:
+    """The first rule an order breaks, or None. ``text`` is the command in lower case, quoted text
+    removed; each sentence is checked, except one that only tells of the speaker's own injury."""
+    for sentence in re.split(r"[.;!?]+|\s[-–—]+\s", text):
+        words = " ".join(re.findall(r"[a-z0-9']+", sentence))
+        if not words or REMARK.match(words):
+            continue
+        for pattern, kind, reason in RULES:
+            if pattern.search(words):
+                return Refusal(kind, reason)
     return None
