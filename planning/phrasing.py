@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from rapidfuzz.distance import OSA
 
-QUOTE = re.compile(r"\"([^\"]*)\"|“([^”]*)”|«([^»]*)»|(?<![a-z0-9])'([^']*)'(?![a-z0-9])")
+QUOTE = re.compile(r"\"([^\"]*)\"|“([^”]*)”|„([^“”]*)[“”]|«([^»]*)»|`([^`]*)`|(?<![a-z0-9])'([^']*)'(?![a-z0-9])")
 QUOTE_TOKEN = re.compile(r"\bquoted(\d+)\b")
 
 
@@ -99,13 +99,24 @@ NUMBER_WORDS = re.compile(
     rf"\b(?:(?P<tens>{'|'.join(TENS)})(?:[\s-](?P<unit>{'|'.join(k for k in UNITS if k != 'zero')}))?|"
     rf"(?P<single>{'|'.join(UNITS)}))\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"
 )
-HALF_MINUTE = re.compile(r"\bhalf (?:a|one) minute\b|\ba half minute\b")
+HALF_MINUTE = re.compile(r"\bhalf (?:a|one) minute\b|\ba half minute\b|\bthirty secs?\b")
+COUNT_WORDS = (
+    (re.compile(r"\b(?:a minute and a half|one and a half minutes|1\.5 minutes)\b"), "90 seconds"),
+    (re.compile(r"\b(?:a )?quarter of a minute\b"), "15 seconds"),
+    (re.compile(r"\bhalf a dozen\b"), "6"),
+    (re.compile(r"\ba dozen\b"), "12"),
+    (re.compile(r"\ba couple(?: of)?\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "2"),
+    (re.compile(r"\ba few\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "3"),
+    (re.compile(r"\b(\d+|[a-z]+)-(second|minute)\b"), r"\1 \2s"),
+)
 A_UNIT = re.compile(r"\b(?:a|one) (second|minute)\b")
 
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
-    r"^(?:i (?:need|want|would like|would love|could use|could do with)|can i (?:have|get)|could i (?:have|get)|"
-    r"may i (?:have|get)|i would appreciate|i am (?:looking for|after))\s+(?!to\b|you\b)(?P<x>.+)$"
+    r"^(?:i (?:really )?(?:need|want|would like|would love|could use|could do with|fancy|require|would kill for)|"
+    r"can i (?:have|get|borrow)|could i (?:have|get|borrow)|may i (?:have|get|borrow)|i would appreciate|"
+    r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
+    r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+)$"
 )
 GERUND = re.compile(
     r"^(?:(?:would you|do you|would you not)? ?mind(?: terribly| at all| awfully| too much)?|"
@@ -131,6 +142,13 @@ ASK_ABOUT = re.compile(
     r"you know )(?=(?:where|what|which|how many|if|whether)\b)"
 )
 
+# Ways to say something aloud; each becomes SAY.
+SAY_VERBS = (
+    r"say out loud|say aloud|say|announce(?: to (?:everyone|everybody|the room|them|us))?|speak|shout(?: out)?|"
+    r"yell|call out|holler|repeat after me|say after me|repeat|read out(?: loud)?|read aloud|proclaim|declare|"
+    r"broadcast|utter|pronounce|whisper|mention|let (?:everyone|everybody|them|us|people|the room) know|"
+    r"tell (?:everyone|everybody|the room|people|the family|the guests|them|us)|inform (?:everyone|everybody)"
+)
 # Light verbs and phrasal verbs, each mapped onto the verb of a skill; ordered, first match wins.
 IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
@@ -141,20 +159,31 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:peek|glance|peer|gaze|stare) (?:at|into|in|over)\s+", "look at "),
         (r"^(?:check out|eyeball|look over|look around)\s+", "look at "),
         (r"^give (?P<x>.+?) a (?:once over|quick look|look|glance|check|quick check)$", r"look at \g<x>"),
-        (r"^(?:keep an eye on|turn (?:towards|toward|to)|face)\s+", "look at "),
+        (r"^(?:keep an eye on|turn (?:towards|toward|to)|face|check up on|look in on|look into|cast your eyes? over|"
+         r"survey|study|scrutini[sz]e|view|watch over|point your camera at|aim your camera at)\s+", "look at "),
         # find
         (r"^(?:have|take) (?:a )?(?:quick )?look (?:for|around for)\s+", "find "),
         (r"^(?:keep an eye out for|try (?:and|to) find|see if you can (?:find|spot|locate)|track down|hunt down|"
          r"dig up|go (?:and )?(?:find|look for|search for)|look out for|figure out where|find out where|"
-         r"spot|scout for|search around for|go looking for|look everywhere for)\s+", "find "),
+         r"spot|scout for|search around for|go looking for|look everywhere for|search high and low for|"
+         r"have a (?:hunt|search|rummage|dig) (?:for|around for)|go hunting for|keep looking for|seek out|sniff out|"
+         r"root out|rummage for|rummage around for|scout out|check where|see where|work out where|find out where|"
+         r"discover where|look high and low for)\s+", "find "),
         # go
         (r"^(?:pop|swing|stop|drop|nip|scoot|hop|roll|wander|run|zip|whizz|trundle|amble|mosey|scurry|dash|hurry|"
          r"make your way|get yourself|take yourself|go on|move|come|get|go|head|walk|drive) (?:over |on |along |back )?"
          r"(?:by|over to|over|into|to|round to|around to|across to|down to|up to|towards|toward)\s+", "go to "),
-        (r"^(?:visit|approach|reach|make it to|get close to|get near|go near)\s+", "go to "),
+        (r"^(?:visit|approach|reach|make it to|get close to|get near|go near|make tracks (?:to|for)|"
+         r"park yourself (?:at|by|next to|beside|in front of)|position yourself (?:at|by|next to|beside)|"
+         r"get going to|set off (?:to|for)|head for|make for|go over by|come over by|move over by|"
+         r"(?:shoot|dart|cruise|zoom|rush|race|speed|glide|drift|saunter|stroll|toddle|shuffle|nip) "
+         r"(?:over |on over |on |along |back )?(?:to|into|towards|toward|by))\s+", "go to "),
         # put: "drop X off at Y", "stick X on Y", "set X down on Y"
         (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss|put|leave|set) (?P<x>.+?) (?:off )?at\s+",
          r"put \g<x> on "),
+        (r"^(?:stow|store|shelve|file|sit|stand|lay|rest|settle|deposit|position) (?P<x>(?:the|my|your|our|that|this|"
+         r"those|these|it|them)\b.*?) (?:away |down |back )?(?P<prep>on top of|onto|on|into|inside|in)\s+",
+         r"put \g<x> \g<prep> "),
         (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss) (?P<x>.+?) (?:off |down |back )?"
          r"(?P<prep>on|onto|in|into|on top of|inside|to)\s+", r"put \g<x> \g<prep> "),
         (r"^(?:drop off|put away|put back|put down|set down|lay down|place down) (?P<x>.+?) "
@@ -166,15 +195,21 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:grab|fetch|pass|snag|nab|find|pick out) me\s+", "bring me "),
         (r"^(?:go|come) (?:and )?(?:get|grab|fetch|collect)\s+", "get "),
         (r"^(?:bring|fetch|carry) (?P<x>.+?) (?:over|along)(?: here)?(?: to me)?$", r"bring me \g<x>"),
-        (r"^(?:snag|nab|scoop up|pick out|take hold of|get hold of|grab hold of|lay your hands on)\s+", "pick up "),
+        (r"^(?:snag|nab|scoop up|pick out|take hold of|get hold of|grab hold of|lay your hands on|snatch|seize|"
+         r"take up|lift up|hold up|grab up)\s+", "pick up "),
+        (r"^(?:hand over|pass over|give over|bring back|fetch back|run and get|nip and get|go and bring)\s+",
+         "bring me "),
         # say
-        (r"^(?:shout|yell|call out|say out loud|say aloud|read out|repeat after me|say after me|repeat|"
-         r"tell (?:everyone|everybody|us|them|the room))\s+", "say "),
+        (rf"^(?:{SAY_VERBS})\s+(?:that\s+)?", "say "),
         # wait
-        (r"^(?:hang on|hold on|sit tight|stay put|stand by|hold still|stay still|wait around|wait here|chill|rest|"
-         r"stay where you are|stay right there|stay right here|stay here|stay there|wait where you are|wait right here)"
+        (r"^(?:hang on|hang around|hang back|hang tight|hold on|hold up|hold back|sit tight|sit still|stay put|"
+         r"stand by|stand still|stand there|hold still|stay still|wait around|wait here|wait up|chill|rest|relax|"
+         r"stay where you are|stay right there|stay right here|stay here|stay there|wait where you are|"
+         r"wait right here|keep still|remain still|remain here|remain in place|stay in place|hold your position|"
+         r"do nothing|idle|freeze|stop moving|do not move|take a (?:break|breather|pause|rest)|just wait)"
          r"(?: for)?\s+", "wait "),
-        (r"^(?:pause for|stop for|stay for|stay here for|stay there for)\s+", "wait "),
+        (r"^(?:pause for|stop for|stay for|stay here for|stay there for|remain for)\s+", "wait "),
+        (r"^give (?:it|me|us) (?=\d)", "wait "),
     )
 )  # fmt: skip
 
@@ -188,7 +223,9 @@ CLAUSE_STARTS = SKILL_VERBS | _word_set(
 )
 # A clause that only sets the scene: "i am cold", "my hands are full", "it is late", "hey robot".
 CONTEXT = re.compile(
-    r"^(?:i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
+    r"^(?:(?:feeling |so |really |too |very |kind of |a bit |bit |super )*(?:tired|hungry|thirsty|cold|hot|busy|"
+    r"exhausted|starving|freezing|sleepy|lazy|sick|ill|stuck|late|bored|peckish|parched|knackered|worn out)|"
+    r"i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
     r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
     r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
@@ -198,8 +235,8 @@ INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
 
 
 SAID = re.compile(
-    r"(?P<verb>\b(?:say|announce|speak|shout|yell|repeat after me|tell (?!me (?:where|what|which|how|if|whether)\b)"
-    r"(?:me|them|us|everyone|everybody)))\s+(?P<text>(?!quoted\d)[^,.!?;:]+?)"
+    rf"(?P<verb>\b(?:{SAY_VERBS}|tell (?!me (?:where|what|which|how|if|whether)\b)me))\s+(?:that\s+)?"
+    r"(?P<text>(?:(?!quoted\d)[^,.!?;:])+?)"
     rf"(?=\s*(?:[,.!?;:]|$)|\s+(?:and then|then|after that|and (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)))"
 )
 
@@ -244,9 +281,11 @@ def plain_command(text: str, quotes: list[str]) -> str:
 
     for pattern, replacement in STEP_WORDS:
         text = pattern.sub(replacement, text)
-    text = SAID.sub(said, text)
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
+    text = SAID.sub(said, text)
     text = HALF_MINUTE.sub("30 seconds", text)
+    for pattern, replacement in COUNT_WORDS:
+        text = pattern.sub(replacement, text)
     text = A_UNIT.sub(r"1 \1", text)
     text = NUMBER_WORDS.sub(_number, text)
     for pattern, replacement in STEP_WORDS:

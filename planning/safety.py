@@ -46,9 +46,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ),
         (
             # Damage on purpose: "smash the bottle", "break the plate", "throw the cup on the floor".
-            r"(?<!not )(?<!never )(?<!without )\b(?:smash|shatter|break|crush|destroy|wreck|damage|ruin|dent|"
+            r"(?<!not )(?<!never )(?<!without )(?<!a )\b(?:smash|shatter|break|crush|destroy|wreck|damage|ruin|dent|"
             r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e|crack|snap|squash|squish|stomp on|stamp on|"
-            r"chip|scratch|puncture|burst|deface|demolish|mangle)\b(?!\s+(?:time|down the|the news|open))"
+            r"chip|scratch|puncture|burst|deface|demolish|mangle|shred|slash|pierce|topple|kick over|knock over|"
+            r"knock down|tip over|pull apart|rip|tear)\b(?!\s+(?:time|down the|the news|open))"
             r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
             r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
             "unsafe",
@@ -56,7 +57,9 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ),
         (
             # Wheels: no stairs, steps up or other floors, in any phrasing (no world here has them).
-            r"\b(?:stairs?|staircase|stairway|stairwell|upstairs|downstairs|escalator|elevator|"
+            r"\b(?:stairs?|staircase|stairway|stairwell|upstairs|downstairs|escalator|elevator|attic|loft|basement|"
+            r"cellar|rooftop|(?:up|down|climb|take|use) (?:the |a |some )?(?:steps|flight of \w+)|"
+            r"(?:upper|higher|lower|another|next|different) (?:level|storey|story)|(?:up|down) a (?:level|storey)|"
             r"(?:upper|second|third|top|next|other|another) floor|floor (?:above|below|up|down)|"
             r"(?:up|down) a floor|one floor (?:up|down))\b",
             "infeasible",

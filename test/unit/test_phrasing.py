@@ -94,6 +94,14 @@ GOALS = [
     ("kitchen", "on the counter is where the bowl should go", "on(red_bowl, counter)"),
     ("kitchen", "I want a coffee, so I'd like the mug", "holding(black_mug)"),
     ("office", "I've hurt my ankle. could you take the marker to the office", "in(orange_marker, office)"),
+    # the wider lexicon: saying, waiting, numbers
+    ("kitchen", "let everyone know that dinner is ready", "said(dinner is ready)"),
+    ("kitchen", "repeat after me: 'good night'", "said(good night)"),
+    ("kitchen", "please say thank you, then go to the counter", "said(thank you) ; then at(robot, counter)"),
+    ("kitchen", "hang around for a couple of seconds", "waited(2)"),
+    ("kitchen", "take a breather for a minute and a half", "waited(90)"),
+    ("kitchen", "stow the sponge on the pantry shelf", "on(purple_sponge, pantry_shelf)"),
+    ("kitchen", "snatch the lemon", "holding(yellow_lemon)"),
 ]  # fmt: skip
 
 
@@ -115,6 +123,8 @@ REFUSALS = [
     ("kitchen", "take the stairs up", "infeasible"),
     ("apartment", "go upstairs to the bedroom", "infeasible"),
     ("office", "climb the stairs to the second floor", "infeasible"),
+    ("apartment", "go down to the basement", "infeasible"),
+    ("kitchen", "knock over the bottle", "unsafe"),
 ]
 
 
@@ -130,6 +140,7 @@ def test_harm_damage_and_stairs_are_refused_with_a_reason(
 def test_careful_wording_is_not_a_refusal(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
     assert refusal("put the plate on the table and do not break it") is None
     assert refusal("move the cup without knocking over the bottle") is None
+    assert refusal("take a break for ten seconds") is None
     result = parser.interpret("move the red cup next to the bowl without touching the apple", graphs["kitchen"])
     assert result.outcome == Outcome.GOAL
 
