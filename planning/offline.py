@@ -22,6 +22,7 @@ from planning.interpretation import Interpretation, Outcome
 from planning.phrasing import (
     ASK_ABOUT,
     CLAUSE_STARTS,
+    QUOTE_TOKEN,
     is_context,
     plain_clause,
     plain_command,
@@ -302,6 +303,8 @@ class OfflineParser:
                     break
                 piece, clause = f"{piece} {pieces[index]}", joined_clause
                 index += 1
+            if clause is None and not _noun_phrase(piece):
+                clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
                 if _noun_phrase(piece) and carry.topic is None:
                     carry.topic = piece  # a fronted object, for the next clause's "it"
@@ -561,6 +564,31 @@ def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> lis
     kept = [[c for c in stage if not unmet(c)] for stage in stages]
     kept = [stage for stage in kept if stage]
     return kept or stages
+
+
+DURATION = re.compile(r"\b(?P<n>\d+(?:\.\d+)?) (?P<unit>seconds?|secs?|minutes?|mins?)\b")
+THING_PHRASE = re.compile(r"\b(?:the|my|your|our|that|this|those|these|a|an|it|them)\b")
+CARRIED_TO = re.compile(
+    r"^(?:\w+ ){1,2}(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) "
+    r"(?P<prep>to|onto|into|on top of|over to|across to) (?P<dest>(?:the|my|your|our|that|this) .+)$"
+)
+
+
+def _by_what_it_holds(text: str, quotes: list[str]) -> Clause | None:
+    """The clause a verb no lexicon has must mean, read from what the clause holds, where only one
+    skill fits: words in quotes are said ("utter 'hi'"), a duration and nothing else is waited
+    ("loiter for 5 seconds"), a thing carried to a place is put there ("shift the cup onto the
+    table"). Anything else stays unread (an error), never guessed."""
+    token = QUOTE_TOKEN.search(text)
+    if token is not None and not THING_PHRASE.search(QUOTE_TOKEN.sub(" ", text)):
+        return Clause("say", value=unquote(token.group(0), quotes)) if unquote(token.group(0), quotes) else None
+    duration = DURATION.search(text)
+    if duration is not None and token is None and not THING_PHRASE.search(text):
+        return Clause("wait", value=_seconds(duration["n"], duration["unit"]))
+    carried = CARRIED_TO.match(text)
+    if carried is not None and token is None and duration is None:
+        return Clause("place", [Slot(carried["obj"], THINGS), Slot(carried["dest"], SURFACES)])
+    return None
 
 
 def _noun_phrase(text: str) -> bool:

@@ -102,6 +102,10 @@ GOALS = [
     ("kitchen", "take a breather for a minute and a half", "waited(90)"),
     ("kitchen", "stow the sponge on the pantry shelf", "on(purple_sponge, pantry_shelf)"),
     ("kitchen", "snatch the lemon", "holding(yellow_lemon)"),
+    # a verb no lexicon has, read from what the clause holds where only one skill fits
+    ("kitchen", "utter 'good evening'", "said(good evening)"),
+    ("kitchen", "loiter for 5 seconds", "waited(5)"),
+    ("kitchen", "shunt the lemon onto the sideboard", "on(yellow_lemon, sideboard)"),
 ]  # fmt: skip
 
 
@@ -164,6 +168,8 @@ def test_an_unreadable_instruction_is_not_dropped_as_context(
 ) -> None:
     result = parser.interpret("hey robot, juggle the oranges, then go to the counter", graphs["kitchen"])
     assert result.outcome == Outcome.INVALID and "juggle" in result.message
+    guessed = parser.interpret("juggle the oranges", graphs["kitchen"])
+    assert guessed.outcome == Outcome.INVALID  # one thing and an unknown verb: no skill is guessed
     only_context = parser.interpret("I'm cold", graphs["kitchen"])
     assert only_context.outcome == Outcome.INVALID
 
