@@ -136,6 +136,14 @@ ASKING = re.compile(
     r"^(?:could|can|may|might) i ask you to |^(?:would you )?be a (?:dear|star|love|sweetheart|pal) and |"
     r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) "
 )
+# Any lead-in that ends in "you [can|could|...]" or "for you to" before an instruction, and names
+# no thing: a way of asking ("do you reckon you could grab ...", "it would be great for you to put ...").
+ANY_ASKING = re.compile(
+    r"^(?:(?!(?:the|a|an|my|your|our|this|that|these|those)\b)\w+ ){0,8}?"
+    r"(?:you(?: could| can| would| will| might| should| must| may)?|for you to|you to)"
+    r"(?: please| just| kindly| possibly| maybe| perhaps| quickly| also| maybe)*(?: go and| come and)? "
+    rf"(?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)"
+)
 # Asked about, not ordered: "can you tell me where the remote is" is "where is the remote".
 ASK_ABOUT = re.compile(
     r"^(?:(?:(?:can|could|would) you )?(?:tell|show) me |(?:do you have |got )?any idea |do you happen to know |"
@@ -309,6 +317,7 @@ def plain_clause(clause: str) -> str:
             if verb is not None:
                 text = verb + text[match.end() :]
         text = ASKING.sub("", text).strip()
+        text = ANY_ASKING.sub("", text, count=1).strip()
         if match := WANT.match(text):
             text = f"bring me {match['x']}"
         text = _drop_opener(text)

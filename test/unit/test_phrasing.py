@@ -106,6 +106,9 @@ GOALS = [
     ("kitchen", "utter 'good evening'", "said(good evening)"),
     ("kitchen", "loiter for 5 seconds", "waited(5)"),
     ("kitchen", "shunt the lemon onto the sideboard", "on(yellow_lemon, sideboard)"),
+    # any lead-in that ends in "you could" is a way of asking
+    ("kitchen", "do you reckon you could grab the sponge", "holding(purple_sponge)"),
+    ("kitchen", "it would be great for you to put the lemon on the sideboard", "on(yellow_lemon, sideboard)"),
 ]  # fmt: skip
 
 
