@@ -129,8 +129,13 @@ EVERYTHING = frozenset(
 PHRASE_FILLER = frozenset({"and", "or", "but", "then", "while", "so", "it", "with", "please", "now", "just"})
 REFERENCE_KINDS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)
 
+QUESTION_TAIL = (
+    r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at|hiding|sitting|lying|"
+    r"these days|at the moment|currently|then|exactly)$"
+)
 QUESTION = re.compile(
-    r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen)\b"
+    r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen|"
+    r"anything on|anything in)\b"
 )
 
 
@@ -485,10 +490,8 @@ class OfflineParser:
                     sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
                     return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=self.name)
         match = re.match(
-            r"^(?:what|which \w+)(?: objects?| things?| else)? (?:is|are|is there|are there|have we got|have you got|"
-            r"do we have|do you see|can you see|do you have|is sitting|are sitting|is lying|is standing|sits|lies)"
-            r"(?: sitting| lying| standing| kept| left| out)?(?: currently| now| right now| still)?"
-            r" (?:on top of|on|in|inside) (?P<x>.+)$",
+            r"^(?:what|which \w+|is there anything|are there any things?|anything)(?: \w+){0,5}? "
+            r"(?:on top of|on|in|inside) (?P<x>.+)$",
             text,
         )
         if match:
@@ -507,7 +510,11 @@ class OfflineParser:
             "",
             text,
         )
-        phrase = re.sub(r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at)$", "", phrase)
+        noun_phrase = re.search(r"\b(?:the|my|your|our|any|a|an) .+$", phrase)
+        if noun_phrase is not None:  # "where on earth did my phone go": the thing asked about
+            phrase = noun_phrase.group(0)
+        while (trimmed := re.sub(QUESTION_TAIL, "", phrase)) != phrase:
+            phrase = trimmed
         resolution = grounder.resolve(phrase, OBJECTS)
         if not resolution.candidates:
             return replace(self._unknown(phrase, resolution.similar, grounder), outcome=Outcome.ANSWER)

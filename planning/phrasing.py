@@ -144,6 +144,12 @@ ANY_ASKING = re.compile(
     r"(?: please| just| kindly| possibly| maybe| perhaps| quickly| also| maybe)*(?: go and| come and)? "
     rf"(?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)"
 )
+# Any lead-in (naming no thing) that ends in a word taking a gerund: "how do you feel about grabbing X".
+ANY_GERUND = re.compile(
+    r"^(?:(?!(?:the|a|an|my|your|our|this|that|these|those)\b)\w+ ){0,8}?"
+    r"(?:mind|fancy|about|try|trying|consider|considering|by|start|begin|keep|recommend|suggest|mean)"
+    r"(?: terribly| at all| awfully| maybe| perhaps| just)* (?P<verb>[a-z]+ing)\b"
+)
 # Asked about, not ordered: "can you tell me where the remote is" is "where is the remote".
 ASK_ABOUT = re.compile(
     r"^(?:(?:(?:can|could|would) you )?(?:tell|show) me |(?:do you have |got )?any idea |do you happen to know |"
@@ -312,7 +318,7 @@ def plain_clause(clause: str) -> str:
     for _ in range(3):  # "could you would you mind ...": each layer once
         before = text
         text = ASK_ABOUT.sub("", text)
-        if match := GERUND.match(text):
+        if match := GERUND.match(text) or ANY_GERUND.match(text):
             verb = base_verb(match["verb"])
             if verb is not None:
                 text = verb + text[match.end() :]
@@ -342,10 +348,10 @@ def is_context(clause: str) -> bool:
 
 
 def base_verb(gerund: str) -> str | None:
-    """ "fetching" -> "fetch", "putting" -> "put", "taking" -> "take"; None when it is no skill verb."""
+    """ "fetching" -> "fetch", "putting" -> "put", "taking" -> "take"; None when no clause starts so."""
     stem = gerund[:-3]
     for candidate in (stem, stem + "e", stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else ""):
-        if candidate in SKILL_VERBS:
+        if candidate in CLAUSE_STARTS:
             return candidate
     return None
 

@@ -109,6 +109,7 @@ GOALS = [
     # any lead-in that ends in "you could" is a way of asking
     ("kitchen", "do you reckon you could grab the sponge", "holding(purple_sponge)"),
     ("kitchen", "it would be great for you to put the lemon on the sideboard", "on(yellow_lemon, sideboard)"),
+    ("kitchen", "how do you feel about grabbing the sponge", "holding(purple_sponge)"),
 ]  # fmt: skip
 
 
@@ -157,6 +158,10 @@ def test_questions_with_contractions_are_questions(graphs: dict[str, SceneGraph]
     assert shelf.outcome == Outcome.ANSWER and "red_cup" in shelf.candidates
     remote = parser.interpret("can you tell me where's the remote?", graphs["apartment"])
     assert remote.outcome == Outcome.ANSWER and remote.candidates == ["remote"]
+    anything = parser.interpret("is there anything lying on the counter?", graphs["kitchen"])
+    assert anything.outcome == Outcome.ANSWER and "purple_sponge" in anything.candidates
+    lost = parser.interpret("where on earth did the banana go?", graphs["kitchen"])
+    assert lost.outcome == Outcome.ANSWER and lost.candidates == ["yellow_banana"]
     phone = parser.interpret("where's my phone?", graphs["office"])
     assert phone.outcome == Outcome.ANSWER and "phone" in phone.message
 
