@@ -60,12 +60,25 @@ VERBS = (
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
     r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
 )
-AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band)\s+(?=(?:{'|'.join(sorted(CLAUSE_STARTS))})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
+_SPLIT_BEFORE = "|".join(sorted(CLAUSE_STARTS | {"i", "please", "maybe", "perhaps"}))
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
 
-PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to)\s")
+PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to|on|in|inside)\s")
 WHERE_DECLARATIVE = re.compile(
     r"^(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+?) is where (?P<obj>.+?) (?:should go|goes|belongs|"
     r"should be|needs to go|has to go|should live|lives|is kept|stays)$"
+)
+WITH_PLACE = re.compile(
+    r"^(?:(?:go|head|come|get|move) )?(?P<prep>to|onto|into|over to|on top of) (?P<dest>.+?) with (?P<obj>.+)$"
+)
+WHERE_IT_GOES = re.compile(
+    r"^where (?P<obj>.+?) (?:should go|goes|belongs|should be|needs to go) is (?:on |in |onto )?(?P<dest>.+)$|"
+    r"^(?P<dest2>(?:the|my|your|our) .+?) is where (?P<obj2>.+?) (?:should go|goes|belongs|should be|needs to go|"
+    r"lives|is kept|stays)$"
+)
+INVERTED_PLACE = re.compile(
+    r"^(?P<verb>bring|take|put|move|carry|place|get|deliver) (?P<prep>to|onto|into|over to|on) (?P<dest>.+?) "
+    r"(?P<obj>(?:the|my|your|our|that|this|those|these) .+)$"
 )
 VERBLESS_PLACE = re.compile(
     r"^(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) (?:to|onto|into|on top of|over to) .+$"
@@ -231,6 +244,10 @@ class OfflineParser:
             if clauses is None:
                 return self._not_understood(part, quotes)
             stages += [[c] for c in clauses]
+        if carry.topic is not None and not stages:  # only a noun phrase: "the remote, please"; "the cup on the shelf"
+            alone = self._clause(f"put {carry.topic}", quotes) or self._clause(f"bring me {carry.topic}", quotes)
+            if alone is not None:
+                stages, carry.topic = [[alone]], None
         if carry.topic is not None:  # a noun phrase no clause refers to
             return self._not_understood(carry.topic, quotes)
         if not stages:
@@ -342,7 +359,9 @@ class OfflineParser:
         if match := WAIT.match(text):
             return Clause("wait", value=_seconds(match["n"], match["unit"]))
         if match := SAY.match(text):
-            spoken = " ".join(re.findall(r"[a-z0-9']+", unquote(match["text"], quotes)))
+            quoted_words = QUOTE_TOKEN.search(match["text"])  # a quote is what is said, not the words around it
+            said = quoted_words.group(0) if quoted_words else match["text"]
+            spoken = " ".join(re.findall(r"[a-z0-9']+", unquote(said, quotes)))
             return Clause("say", value=spoken) if spoken else None
         if match := FIND.match(text):
             return Clause("find", [Slot(x, OBJECTS) for x in _split_objects(match["x"])])
@@ -352,6 +371,10 @@ class OfflineParser:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
+        elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
+            text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"
+        elif match := WHERE_IT_GOES.match(text):
+            text = f"put {match['obj'] or match['obj2']} on {match['dest'] or match['dest2']}"
         elif (
             (match := VERBLESS_PLACE.match(text))
             and not set(match["obj"].split()) & (CLAUSE_STARTS | {"you"})

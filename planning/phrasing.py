@@ -105,11 +105,18 @@ COUNT_WORDS = (
     (re.compile(r"\b(?:a )?quarter of a minute\b"), "15 seconds"),
     (re.compile(r"\bhalf a dozen\b"), "6"),
     (re.compile(r"\ba dozen\b"), "12"),
+    (re.compile(r"\b(?:a|one) hundred\b"), "100"),
     (re.compile(r"\ba couple(?: of)?\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "2"),
     (re.compile(r"\ba few\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "3"),
     (re.compile(r"\b(\d+|[a-z]+)-(second|minute)\b"), r"\1 \2s"),
 )
-A_UNIT = re.compile(r"\b(?:a|one) (second|minute)\b")
+A_UNIT = re.compile(r"\b(?:a|one) (second|minute|sec|min)\b")
+NUMBER_FILLER = re.compile(
+    r"\b(?:like|about|around|roughly|approximately|exactly|just|some|maybe|only|precisely|at least|no more than)\s+"
+    r"(?=\d|(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|"
+    r"a couple|a few|half)\b)"
+)
 
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
@@ -161,6 +168,8 @@ SAY_VERBS = (
     r"say out loud|say aloud|say|announce(?: to (?:everyone|everybody|the room|them|us))?|speak|shout(?: out)?|"
     r"yell|call out|holler|repeat after me|say after me|repeat|read out(?: loud)?|read aloud|proclaim|declare|"
     r"broadcast|utter|pronounce|whisper|mention|let (?:everyone|everybody|them|us|people|the room) know|"
+    r"read|sing|voice|say the (?:words|phrase|following|line|sentence)|say this|say it|say to (?:everyone|everybody|"
+    r"the room|them|us)|greet (?:everyone|everybody|them|us|the guests) with|go ahead and say|speak up and say|"
     r"tell (?:everyone|everybody|the room|people|the family|the guests|them|us)|inform (?:everyone|everybody)"
 )
 # Light verbs and phrasal verbs, each mapped onto the verb of a skill; ordered, first match wins.
@@ -297,6 +306,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
         text = pattern.sub(replacement, text)
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = SAID.sub(said, text)
+    text = NUMBER_FILLER.sub("", text)
     text = HALF_MINUTE.sub("30 seconds", text)
     for pattern, replacement in COUNT_WORDS:
         text = pattern.sub(replacement, text)

@@ -110,6 +110,12 @@ GOALS = [
     ("kitchen", "do you reckon you could grab the sponge", "holding(purple_sponge)"),
     ("kitchen", "it would be great for you to put the lemon on the sideboard", "on(yellow_lemon, sideboard)"),
     ("kitchen", "how do you feel about grabbing the sponge", "holding(purple_sponge)"),
+    ("kitchen", "wait for like ten seconds", "waited(10)"),
+    ("kitchen", "could you say 'welcome' out loud", "said(welcome)"),
+    ("kitchen", "to the sideboard with the plate", "on(white_plate, sideboard)"),
+    ("kitchen", "bring to the sideboard the lemon", "on(yellow_lemon, sideboard)"),
+    ("kitchen", "the sideboard is where the bowl belongs", "on(red_bowl, sideboard)"),
+    ("kitchen", "I'm thirsty. the bottle, please", "holding(blue_bottle)"),
 ]  # fmt: skip
 
 
