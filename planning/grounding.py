@@ -233,11 +233,21 @@ class Grounder:
         return Resolution(phrase, candidates, similar)
 
     def _respelled(self, words: list[str]) -> list[str]:
-        """The words with each one that is a typo of a word of the scene's names corrected."""
+        """The words with each one that is a typo of a word of the scene's names corrected, and two
+        names run together split."""
         if self._vocabulary is None:
             self._vocabulary = frozenset(w for e in self.entities for n in e.names for w in n.split()) | set(COLORS)
         vocabulary = self._vocabulary
-        return [w if w in vocabulary or w in PROTECTED_WORDS else (closest_word(w, vocabulary) or w) for w in words]
+        respelled: list[str] = []
+        for word in words:
+            if word in vocabulary or word in PROTECTED_WORDS:
+                respelled.append(word)
+                continue
+            joined = next(  # "kitchentable": two names run together
+                ([word[:i], word[i:]] for i in range(3, len(word) - 2) if {word[:i], word[i:]} <= vocabulary), None
+            )
+            respelled += joined or [closest_word(word, vocabulary) or word]
+        return respelled
 
     def _names_entity(self, text: str) -> bool:
         """Whether the whole text is a name ("remote control", "cup on the counter" is not)."""

@@ -144,7 +144,7 @@ REFERENCE_KINDS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)
 
 QUESTION_TAIL = (
     r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at|hiding|sitting|lying|"
-    r"these days|at the moment|currently|then|exactly)$"
+    r"these days|at the moment|currently|then|exactly|get to|got|wander off to|disappear to|vanish to|go to)$"
 )
 QUESTION = re.compile(
     r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen|"
@@ -597,6 +597,11 @@ def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> lis
 
 
 DURATION = re.compile(r"\b(?P<n>\d+(?:\.\d+)?) (?P<unit>seconds?|secs?|minutes?|mins?)\b")
+# Words around a duration that name no thing: "give it 10 seconds", "take a 10 seconds pause", "the next 5 seconds".
+TIME_WORDS = re.compile(
+    r"\b(?:a|an|it|the next|the following|another|more|extra|pause|break|breather|rest|wait|moment|while|bit|"
+    r"time|the clock)\b"
+)
 THING_PHRASE = re.compile(r"\b(?:the|my|your|our|that|this|those|these|a|an|it|them)\b")
 CARRIED_TO = re.compile(
     r"^(?:\w+ ){1,2}(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) "
@@ -613,7 +618,7 @@ def _by_what_it_holds(text: str, quotes: list[str]) -> Clause | None:
     if token is not None and not THING_PHRASE.search(QUOTE_TOKEN.sub(" ", text)):
         return Clause("say", value=unquote(token.group(0), quotes)) if unquote(token.group(0), quotes) else None
     duration = DURATION.search(text)
-    if duration is not None and token is None and not THING_PHRASE.search(text):
+    if duration is not None and token is None and not THING_PHRASE.search(TIME_WORDS.sub(" ", DURATION.sub(" ", text))):
         return Clause("wait", value=_seconds(duration["n"], duration["unit"]))
     carried = CARRIED_TO.match(text)
     if carried is not None and token is None and duration is None:

@@ -52,7 +52,9 @@ CONTRACTIONS = (
     (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"),
     (r"\b(\w+)'ve\b", r"\1 have"),
     (r"\b(where|what|how|who|why|when)'d\b", r"\1 did"), (r"\b(\w+)'ll\b", r"\1 will"), (r"\b(\w+)'re\b", r"\1 are"),
-    (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"),
+    (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"), (r"'em\b", " them"),
+    (r"\bya\b", "you"), (r"\bc'mon\b", "come on"), (r"\bkinda\b", "kind of"), (r"\by'know\b", "you know"),
+    (r"\b(\w+)'s\b", r"\1"),
     (r"\bgimme\b", "give me"), (r"\bu\b", "you"), (r"\bur\b", "your"),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
@@ -292,7 +294,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
     What SAY is to say becomes a quote token too (added to ``quotes``), so that politeness
     removal leaves "say thank you" whole.
     """
-    text = text.lower().replace("’", "'").replace("‘", "'")
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("´", "'")
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
 

@@ -49,7 +49,9 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"(?<!not )(?<!never )(?<!without )(?<!a )\b(?:smash|shatter|break|crush|destroy|wreck|damage|ruin|dent|"
             r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e|crack|snap|squash|squish|stomp on|stamp on|"
             r"chip|scratch|puncture|burst|deface|demolish|mangle|shred|slash|pierce|topple|kick over|knock over|"
-            r"knock down|tip over|pull apart|rip|tear)\b(?!\s+(?:time|down the|the news|open))"
+            r"knock down|tip over|pull apart|rip|tear|bust|obliterate|annihilate|pulveri[sz]e|trample|stomp|stamp|"
+            r"crumple|crunch|kick in|bash in|melt|scorch|incinerate|set alight|set on fire)\b"
+            r"(?!\s+(?:time|down the|the news|open))"
             r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
             r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
             "unsafe",
@@ -59,6 +61,7 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             # Wheels: no stairs, steps up or other floors, in any phrasing (no world here has them).
             r"\b(?:stairs?|staircase|stairway|stairwell|upstairs|downstairs|escalator|elevator|attic|loft|basement|"
             r"cellar|rooftop|(?:up|down|climb|take|use) (?:the |a |some )?(?:steps|flight of \w+)|"
+            r"(?:take|use|ride|call|get in|get into) (?:the |a )?lift|"
             r"(?:upper|higher|lower|another|next|different) (?:level|storey|story)|(?:up|down) a (?:level|storey)|"
             r"(?:upper|second|third|top|next|other|another) floor|floor (?:above|below|up|down)|"
             r"(?:up|down) a floor|one floor (?:up|down))\b",
