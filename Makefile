@@ -37,6 +37,10 @@ bench: setup
 	@$(IN_ENV) python -m benchmarks.identity_bench --out reports/bench
 	@$(IN_ENV) python -m benchmarks.identity_bench --detector color --out reports/bench
 	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --out reports/bench
+	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --dataset benchmarks/generated_commands.yaml \
+		--dataset benchmarks/handwritten_commands.yaml --split test --out reports/bench/planner_test
+	@$(IN_ENV) python benchmarks/planner_bench.py --backend offline --dataset benchmarks/generated_commands.yaml \
+		--dataset benchmarks/handwritten_commands.yaml --split dev --out reports/bench/planner_dev
 	@$(IN_ENV) python benchmarks/nav_bench.py --trials 20 --out reports/bench
 	@$(IN_ENV) python benchmarks/agent_start_bench.py --runs 3
 	@$(IN_ENV) python benchmarks/cancel_bench.py --trials 6 --load 0 2 --out reports/bench
