@@ -298,6 +298,8 @@ class OfflineParser:
             if clause is None and carry.previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
                 verb = carry.previous_verb.split(maxsplit=1)[0]
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
+            if clause is None and clauses and clauses[-1].intent == "wait" and BARE_WAIT.match(plain_clause(piece)):
+                continue  # "for ten seconds, just wait": the wait was said already
             if clause is None and is_context(piece):
                 subject = STATEMENT_SUBJECT.match(piece)
                 if subject and carry.topic is None:
@@ -331,7 +333,8 @@ class OfflineParser:
                 if _noun_phrase(piece) and carry.topic is None:
                     carry.topic = piece  # a fronted object, for the next clause's "it"
                     continue
-                return None
+                whole = _by_what_it_holds(plain_clause(" ".join(pieces)), quotes)  # "for ten seconds, just wait"
+                return [whole] if whole is not None and not clauses else None
             previous_piece = piece
             clause.optional = clause.intent == "fetch" and is_context(piece)  # "I want a coffee, ..."
             topic = carry.topic or carry.soft_topic
@@ -596,6 +599,7 @@ def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> lis
     return kept or stages
 
 
+BARE_WAIT = re.compile(r"^(?:just |please )?(?:wait|pause|hold on|hang on|stay|stay put)(?: there| here)?$")
 DURATION = re.compile(r"\b(?P<n>\d+(?:\.\d+)?) (?P<unit>seconds?|secs?|minutes?|mins?)\b")
 # Words around a duration that name no thing: "give it 10 seconds", "take a 10 seconds pause", "the next 5 seconds".
 TIME_WORDS = re.compile(

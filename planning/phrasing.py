@@ -55,7 +55,7 @@ CONTRACTIONS = (
     (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"), (r"'em\b", " them"),
     (r"\bya\b", "you"), (r"\bc'mon\b", "come on"), (r"\bkinda\b", "kind of"), (r"\by'know\b", "you know"),
     (r"\b(\w+)'s\b", r"\1"),
-    (r"\bgimme\b", "give me"), (r"\bu\b", "you"), (r"\bur\b", "your"),
+    (r"\bgimme\b", "give me"), (r"\bd'you\b", "do you"), (r"\bu\b", "you"), (r"\bur\b", "your"),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
@@ -111,6 +111,10 @@ COUNT_WORDS = (
     (re.compile(r"\ba couple(?: of)?\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "2"),
     (re.compile(r"\ba few\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "3"),
     (re.compile(r"\b(\d+|[a-z]+)-(second|minute)\b"), r"\1 \2s"),
+)
+DURATION_FILLER = re.compile(
+    r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|[a-z]+teen|twenty|thirty|forty|fifty|sixty) "
+    r"(?:more|extra|whole|full|good|long|further|additional) (seconds?|secs?|minutes?|mins?)\b"
 )
 A_UNIT = re.compile(r"\b(?:a|one) (second|minute|sec|min)\b")
 NUMBER_FILLER = re.compile(
@@ -224,6 +228,7 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"take up|lift up|hold up|grab up)\s+", "pick up "),
         (r"^(?:hand over|pass over|give over|bring back|fetch back|run and get|nip and get|go and bring)\s+",
          "bring me "),
+        (r"^(?:hand|pass|give) (?P<x>.+?) over(?: to me| here)?$", r"bring me \g<x>"),
         # say
         (rf"^(?:{SAY_VERBS})\s+(?:that\s+)?", "say "),
         # wait
@@ -231,7 +236,8 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"stand by|stand still|stand there|hold still|stay still|wait around|wait here|wait up|chill|rest|relax|"
          r"stay where you are|stay right there|stay right here|stay here|stay there|wait where you are|"
          r"wait right here|keep still|remain still|remain here|remain in place|stay in place|hold your position|"
-         r"do nothing|idle|freeze|stop moving|do not move|take a (?:break|breather|pause|rest)|just wait)"
+         r"do nothing|idle|freeze|stop moving|do not move|take a (?:break|breather|pause|rest)|just wait|"
+         r"hold your horses|count (?:to|up to)|bide your time)"
          r"(?: for)?\s+", "wait "),
         (r"^(?:pause for|stop for|stay for|stay here for|stay there for|remain for)\s+", "wait "),
         (r"^give (?:it|me|us) (?=\d)", "wait "),
@@ -309,6 +315,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = SAID.sub(said, text)
     text = NUMBER_FILLER.sub("", text)
+    text = DURATION_FILLER.sub(r"\1 \2", text)
     text = HALF_MINUTE.sub("30 seconds", text)
     for pattern, replacement in COUNT_WORDS:
         text = pattern.sub(replacement, text)

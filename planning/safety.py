@@ -50,8 +50,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"tear up|tear apart|rip up|rip apart|trash|vandali[sz]e|crack|snap|squash|squish|stomp on|stamp on|"
             r"chip|scratch|puncture|burst|deface|demolish|mangle|shred|slash|pierce|topple|kick over|knock over|"
             r"knock down|tip over|pull apart|rip|tear|bust|obliterate|annihilate|pulveri[sz]e|trample|stomp|stamp|"
-            r"crumple|crunch|kick in|bash in|melt|scorch|incinerate|set alight|set on fire)\b"
+            r"crumple|crunch|kick in|bash in|melt|scorch|incinerate|set alight|set on fire|bend|warp|twist)\b"
             r"(?!\s+(?:time|down the|the news|open))"
+            r"|\b(?:so|until|till|and|to make) (?:that )?(?:it|they|them) (?:breaks?|shatters?|smash(?:es)?|cracks?|"
+            r"snaps?|dents?)\b"
             r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
             r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
             "unsafe",
