@@ -22,7 +22,9 @@ from planning.interpretation import Interpretation, Outcome
 from planning.phrasing import (
     ASK_ABOUT,
     CLAUSE_STARTS,
+    NOUN_START,
     QUOTE_TOKEN,
+    TIME_UNIT,
     is_context,
     plain_clause,
     plain_command,
@@ -78,11 +80,9 @@ WHERE_IT_GOES = re.compile(
 )
 INVERTED_PLACE = re.compile(
     r"^(?P<verb>bring|take|put|move|carry|place|get|deliver) (?P<prep>to|onto|into|over to|on) (?P<dest>.+?) "
-    r"(?P<obj>(?:the|my|your|our|that|this|those|these) .+)$"
+    rf"(?P<obj>{NOUN_START} .+)$"
 )
-VERBLESS_PLACE = re.compile(
-    r"^(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) (?:to|onto|into|on top of|over to) .+$"
-)
+VERBLESS_PLACE = re.compile(rf"^(?P<obj>{NOUN_START} .+?) (?:to|onto|into|on top of|over to) .+$")
 PLACE = re.compile(
     r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave|give|hand|pass)\s+"
     r"(?P<obj>.+)\s+"
@@ -305,7 +305,7 @@ class OfflineParser:
                 if subject and carry.topic is None:
                     carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
                 continue  # "I'm thirsty": why, not what
-            phrase = TRAILING.sub("", plain_clause(piece))
+            phrase = TRAILING.sub("", plain_clause(piece)) if clause is None else ""
             if clause is None and _noun_phrase(phrase) and index == len(pieces):
                 if clauses:  # "put the cup on the table, and the bowl too"
                     clause = _elided(clauses[-1], phrase)
@@ -600,7 +600,7 @@ def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> lis
 
 
 BARE_WAIT = re.compile(r"^(?:just |please )?(?:wait|pause|hold on|hang on|stay|stay put)(?: there| here)?$")
-DURATION = re.compile(r"\b(?P<n>\d+(?:\.\d+)?) (?P<unit>seconds?|secs?|minutes?|mins?)\b")
+DURATION = re.compile(rf"\b(?P<n>\d+(?:\.\d+)?) (?P<unit>{TIME_UNIT})\b")
 # Words around a duration that name no thing: "give it 10 seconds", "take a 10 seconds pause", "the next 5 seconds".
 TIME_WORDS = re.compile(
     r"\b(?:a|an|it|the next|the following|another|more|extra|pause|break|breather|rest|wait|moment|while|bit|"
@@ -608,7 +608,7 @@ TIME_WORDS = re.compile(
 )
 THING_PHRASE = re.compile(r"\b(?:the|my|your|our|that|this|those|these|a|an|it|them)\b")
 CARRIED_TO = re.compile(
-    r"^(?:\w+ ){1,2}(?P<obj>(?:the|my|your|our|that|this|those|these) .+?) "
+    rf"^(?:\w+ ){{1,2}}(?P<obj>{NOUN_START} .+?) "
     r"(?P<prep>to|onto|into|on top of|over to|across to) (?P<dest>(?:the|my|your|our|that|this) .+)$"
 )
 

@@ -97,9 +97,13 @@ UNITS = {
     "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }  # fmt: skip
 TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+TIME_UNIT = r"(?:seconds?|secs?|minutes?|mins?)"
+NUMBER_WORD = "|".join(sorted([*UNITS, *TENS], key=len, reverse=True))
+# How a noun phrase starts ("the cup", "my keys"): what tells a thing named from an instruction.
+NOUN_START = r"(?:the|my|your|our|that|this|those|these)"
 NUMBER_WORDS = re.compile(
     rf"\b(?:(?P<tens>{'|'.join(TENS)})(?:[\s-](?P<unit>{'|'.join(k for k in UNITS if k != 'zero')}))?|"
-    rf"(?P<single>{'|'.join(UNITS)}))\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"
+    rf"(?P<single>{'|'.join(UNITS)}))\b(?=\s+{TIME_UNIT}\b)"
 )
 HALF_MINUTE = re.compile(r"\bhalf (?:a|one) minute\b|\ba half minute\b|\bthirty secs?\b")
 COUNT_WORDS = (
@@ -108,20 +112,17 @@ COUNT_WORDS = (
     (re.compile(r"\bhalf a dozen\b"), "6"),
     (re.compile(r"\ba dozen\b"), "12"),
     (re.compile(r"\b(?:a|one) hundred\b"), "100"),
-    (re.compile(r"\ba couple(?: of)?\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "2"),
-    (re.compile(r"\ba few\b(?=\s+(?:seconds?|secs?|minutes?|mins?)\b)"), "3"),
+    (re.compile(rf"\ba couple(?: of)?\b(?=\s+{TIME_UNIT}\b)"), "2"),
+    (re.compile(rf"\ba few\b(?=\s+{TIME_UNIT}\b)"), "3"),
     (re.compile(r"\b(\d+|[a-z]+)-(second|minute)\b"), r"\1 \2s"),
 )
 DURATION_FILLER = re.compile(
-    r"\b(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|[a-z]+teen|twenty|thirty|forty|fifty|sixty) "
-    r"(?:more|extra|whole|full|good|long|further|additional) (seconds?|secs?|minutes?|mins?)\b"
+    rf"\b(\d+|a|an|{NUMBER_WORD}) (?:more|extra|whole|full|good|long|further|additional) ({TIME_UNIT})\b"
 )
 A_UNIT = re.compile(r"\b(?:a|one) (second|minute|sec|min)\b")
 NUMBER_FILLER = re.compile(
     r"\b(?:like|about|around|roughly|approximately|exactly|just|some|maybe|only|precisely|at least|no more than)\s+"
-    r"(?=\d|(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|"
-    r"a couple|a few|half)\b)"
+    rf"(?=\d|(?:{NUMBER_WORD}|a hundred|a couple|a few|half)\b)"
 )
 
 # A request put as a need or a wish: what is wanted is brought.
