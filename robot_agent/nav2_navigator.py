@@ -60,7 +60,7 @@ class Nav2Navigator(PoseNavigator):
         action_name: str = "navigate_to_pose",
         behavior_tree: str = "",
         server_wait_s: float = 5.0,
-        cancel_wait_s: float = 2.0,
+        cancel_wait_s: float = 10.0,
         on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._node = node
@@ -104,10 +104,12 @@ class Nav2Navigator(PoseNavigator):
         sent = self._client.send_goal_async(self._goal_msg(goal), feedback_callback=forward_feedback)
         accepted = _done_event(sent)
         while not accepted.wait(POLL_S):
-            if context.stop_code() is not None:
-                break  # cancelled before Nav2 answered: cancel the goal once it is accepted
-        if not accepted.wait(self.cancel_wait_s):
-            return SkillResult.failure(SkillErrorCode.UNKNOWN, f"Nav2 did not answer the goal to {what}")
+            code = context.stop_code()
+            if code is not None:
+                # Stopped before Nav2 answered: the goal is cancelled the moment Nav2 accepts it.
+                self._on_stop()
+                sent.add_done_callback(self._cancel_once_accepted)
+                return self._stopped(code, what, "; Nav2 had not answered the goal yet")
         handle = sent.result()
         if handle is None or not handle.accepted:
             return SkillResult.failure(SkillErrorCode.UNREACHABLE, f"Nav2 rejected the goal to {what}")
@@ -116,7 +118,7 @@ class Nav2Navigator(PoseNavigator):
         while not finished.wait(POLL_S):
             code = context.stop_code()
             if code is not None:
-                return self._cancel(handle, finished, code, what)
+                return self._cancel(handle, result_future, code, what)
         wrapped = result_future.result()
         if wrapped is None:
             return SkillResult.failure(SkillErrorCode.UNKNOWN, f"Nav2 sent no result for the goal to {what}")
@@ -130,12 +132,30 @@ class Nav2Navigator(PoseNavigator):
         detail = str(getattr(result, "error_msg", "")) or f"error code {nav2_code}"
         return SkillResult.failure(nav2_error_code(nav2_code), f"Nav2 aborted the goal to {what}: {detail}")
 
+    def _cancel_once_accepted(self, sent: Future) -> None:
+        handle = sent.result()
+        if handle is not None and handle.accepted:
+            handle.cancel_goal_async()
+
     def _cancel(
-        self, handle: ClientGoalHandle[Any, Any, Any], finished: threading.Event, code: SkillErrorCode, what: str
+        self, handle: ClientGoalHandle[Any, Any, Any], result_future: Future, code: SkillErrorCode, what: str
     ) -> SkillResult:
         self._on_stop()  # the base stops now; Nav2's controller stops when the cancel arrives
-        handle.cancel_goal_async()
-        ended = finished.wait(self.cancel_wait_s)
+        cancel = handle.cancel_goal_async()
+        # Nav2 confirms by accepting the cancel request or by ending the goal, whichever comes first.
+        answered = _done_event(cancel)
+        result_future.add_done_callback(lambda _f: answered.set())
+        answered.wait(self.cancel_wait_s)
+        response = cancel.result() if cancel.done() else None
+        if result_future.done() or (response is not None and response.goals_canceling):
+            note = ""
+        elif cancel.done():
+            note = "; Nav2 refused the cancel"
+        else:
+            note = f"; Nav2 had not confirmed the cancel after {self.cancel_wait_s:g} s"
+        return self._stopped(code, what, note)
+
+    @staticmethod
+    def _stopped(code: SkillErrorCode, what: str, note: str) -> SkillResult:
         reason = "cancelled" if code == SkillErrorCode.CANCELLED else "timed out"
-        note = "" if ended else f"; Nav2 had not confirmed the cancel after {self.cancel_wait_s:g} s"
         return SkillResult.failure(code, f"driving to {what} (Nav2) stopped: {reason}{note}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from action_msgs.msg import GoalStatus
 from nav2_msgs.action import NavigateToPose
-from rclpy.action import ActionServer, CancelResponse
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.action.server import ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
@@ -38,23 +38,35 @@ class StandInNav2:
         self.goals: list[NavigateToPose.Goal] = []
         self.cancelled = threading.Event()
         self.executing = threading.Event()
+        self.released = threading.Event()  # set at teardown: a held goal ends even if nobody cancels it
+        self.goal_offered = threading.Event()
+        self.answer_goals = threading.Event()  # cleared: goals wait unanswered until it is set
+        self.answer_goals.set()
         self._server = ActionServer(
             node,
             NavigateToPose,
             "navigate_to_pose",
             execute_callback=self._execute,
+            goal_callback=self._answer,
             cancel_callback=lambda _handle: CancelResponse.ACCEPT,
             callback_group=ReentrantCallbackGroup(),
         )
+
+    def _answer(self, _goal: NavigateToPose.Goal) -> GoalResponse:
+        self.goal_offered.set()
+        self.answer_goals.wait()
+        return GoalResponse.ACCEPT
 
     def _execute(self, handle: ServerGoalHandle) -> NavigateToPose.Result:
         self.goals.append(handle.request)
         self.executing.set()
         result = NavigateToPose.Result()
         if self.behaviour == "hold":
-            while not handle.is_cancel_requested:
+            while not handle.is_cancel_requested and not self.released.wait(0.05):
                 handle.publish_feedback(NavigateToPose.Feedback(distance_remaining=2.0))
-                self.cancelled.wait(0.05)
+            if not handle.is_cancel_requested:
+                handle.abort()
+                return result
             self.cancelled.set()
             handle.canceled()
             return result
@@ -69,6 +81,8 @@ class StandInNav2:
         return result
 
     def destroy(self) -> None:
+        self.released.set()
+        self.answer_goals.set()
         self._server.destroy()
 
 
@@ -155,6 +169,22 @@ def test_cancelling_goto_cancels_the_nav2_goal(nav2: StandInNav2, skill_server: 
     assert status == GoalStatus.STATUS_CANCELED and result.error_code == ExecuteSkill.Result.CANCELLED
     assert nav2.cancelled.wait(TIMEOUT_S)  # the Nav2 goal was cancelled too
     assert "Nav2 had not confirmed" not in result.error_msg
+
+
+def test_a_goto_cancelled_before_nav2_answers_cancels_the_goal_once_nav2_accepts_it(
+    nav2: StandInNav2, skill_server: NodeProcess, ros_node: Node
+) -> None:
+    caller = SkillCaller(ros_node, TIMEOUT_S)
+    nav2.behaviour = "hold"
+    nav2.answer_goals.clear()
+    handle = caller.send("GOTO", {"target": "sideboard"})
+    assert nav2.goal_offered.wait(TIMEOUT_S)
+    wait_for_future(handle.cancel_goal_async(), TIMEOUT_S, "cancel response")
+    status, result = caller.result(handle)
+    assert status == GoalStatus.STATUS_CANCELED and result.error_code == ExecuteSkill.Result.CANCELLED
+    assert "had not answered" in result.error_msg
+    nav2.answer_goals.set()  # Nav2 accepts late: the skill server cancels that goal at once
+    assert nav2.cancelled.wait(TIMEOUT_S)
 
 
 def test_without_nav2_running_goto_fails_with_the_reason(skill_server: NodeProcess, ros_node: Node) -> None:
