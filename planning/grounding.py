@@ -235,9 +235,7 @@ class Grounder:
     def _respelled(self, words: list[str]) -> list[str]:
         """The words with each one that is a typo of a word of the scene's names corrected, and two
         names run together split."""
-        if self._vocabulary is None:
-            self._vocabulary = frozenset(w for e in self.entities for n in e.names for w in n.split()) | set(COLORS)
-        vocabulary = self._vocabulary
+        vocabulary = self.vocabulary
         respelled: list[str] = []
         for word in words:
             if word in vocabulary or word in PROTECTED_WORDS:
@@ -248,6 +246,13 @@ class Grounder:
             )
             respelled += joined or [closest_word(word, vocabulary) or word]
         return respelled
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word of the scene's names, and the colours."""
+        if self._vocabulary is None:
+            self._vocabulary = frozenset(w for e in self.entities for n in e.names for w in n.split()) | set(COLORS)
+        return self._vocabulary
 
     def _names_entity(self, text: str) -> bool:
         """Whether the whole text is a name ("remote control", "cup on the counter" is not)."""

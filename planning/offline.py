@@ -49,9 +49,25 @@ TRAILING = re.compile(r"(?: please| for me| now| right now| quickly| thanks| tha
 STAGE_SPLIT = re.compile(
     r"\s*(?:,\s*)?\b(?:and then|then|after that|afterwards|after which|next(?!\s+to\b)|finally)\b\s*,?\s*|[;.!?]+\s*"
 )
+PARTICLE = re.compile(r"(?:\s+(?:over|along|down|up|back|through|across|round|around|away|off|out|in))+$")
+# A noun phrase in a clause no pattern reads, up to the next verb or joining word.
+UNREAD_THING = re.compile(
+    rf"\b{NOUN_START} (?:(?!(?:is|are|was|were|to|and|or|with|for|so|that|which|who|when|if|because|until|till|"
+    r"then|but)\b)[a-z0-9']+ ?)+"
+)
 STATEMENT = re.compile(r"^.+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
 REDUNDANT = re.compile(r"^(?:put|place|move|bring|take|leave|set) (?:it|them) (?:there|over there)$")
-PRONOUNS = {"it", "them", "that", "this", "this one", "that one", "those", "these"}
+PLURAL_PRONOUNS = {
+    "them", "those", "these", "them both", "both of them", "them all", "all of them", "the two of them", "both", "all",
+    "the pair", "the lot",
+}  # fmt: skip
+PRONOUNS = {"it", "that", "this", "this one", "that one", "the same one", "it too"} | PLURAL_PRONOUNS
+# A quantity before a noun: "both books", "all the cups", "the two mugs", "each desk".
+QUANTITY = re.compile(
+    r"^(?:(?:both|all)(?: of)?(?: the| my| your| our| these| those)?|the (?P<n>two|three|four|[2-9])|"
+    r"(?P<m>two|three|four|[2-9])|each|every|each of the|every one of the)\s+"
+)
+COUNTS = {"two": 2, "three": 3, "four": 4, **{str(n): n for n in range(2, 10)}}
 DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an"})
 DECLARATIVE = re.compile(
     r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go)\s+"
@@ -83,6 +99,10 @@ INVERTED_PLACE = re.compile(
     rf"(?P<obj>{NOUN_START} .+)$"
 )
 VERBLESS_PLACE = re.compile(rf"^(?P<obj>{NOUN_START} .+?) (?:to|onto|into|on top of|over to) .+$")
+PLACE_THERE = re.compile(
+    r"^(?:bring|put|place|move|take|carry|set|leave|drop|stick|pop|stand|lay)\s+(?P<obj>(?!it$|them$).+?)\s+"
+    r"(?:over |right |back |in |down )?there$"
+)
 PLACE = re.compile(
     r"^(?:bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|get|leave|give|hand|pass)\s+"
     r"(?P<obj>.+)\s+"
@@ -147,8 +167,8 @@ QUESTION_TAIL = (
     r"these days|at the moment|currently|then|exactly|get to|got|wander off to|disappear to|vanish to|go to)$"
 )
 QUESTION = re.compile(
-    r"^(?:where|what|which|is there|are there|how many|do you see|can you see|do you know|have you seen|"
-    r"anything on|anything in)\b"
+    r"^(?:where|what|which|is there|are there|is anything|is something|are any|has anything|has something|"
+    r"how many|do you see|can you see|do you know|have you seen|anything on|anything in)\b"
 )
 
 
@@ -159,6 +179,7 @@ class Slot:
     phrase: str
     kinds: tuple[ObjectKind, ...]
     resolved: str | None = None
+    plural: bool = False  # "them both", "the cups": every thing it fits, where a clause can take several
 
 
 @dataclass
@@ -240,9 +261,9 @@ class OfflineParser:
         stages: list[list[Clause]] = []
         carry = _Carry()
         for part in _stages(raw):
-            clauses = self._part_clauses(part, quotes, bool(stages), carry)
+            clauses = self._part_clauses(part, quotes, bool(stages), carry, grounder.vocabulary)
             if clauses is None:
-                return self._not_understood(part, quotes)
+                return self._unread(part, quotes, grounder)
             stages += [[c] for c in clauses]
         if carry.topic is not None and not stages:  # only a noun phrase: "the remote, please"; "the cup on the shelf"
             alone = self._clause(f"put {carry.topic}", quotes) or self._clause(f"bring me {carry.topic}", quotes)
@@ -266,7 +287,21 @@ class OfflineParser:
             backend=self.name,
         )
 
-    def _part_clauses(self, part: str, quotes: list[str], after_stages: bool, carry: _Carry) -> list[Clause] | None:
+    def _unread(self, text: str, quotes: list[str], grounder: Grounder) -> Interpretation:
+        """A piece no pattern reads: where it names a thing this world does not have ("switch on the
+        projector"), what is known instead; otherwise that it was not understood."""
+        plain = unquote(plain_clause(normalize(text)), quotes)
+        for match in UNREAD_THING.finditer(plain):
+            resolution = grounder.resolve(match.group(0), THINGS)
+            if not resolution.candidates:
+                unknown = self._unknown(match.group(0), resolution.similar, grounder)
+                unknown.unknown_object = strip_determiners(match.group(0))
+                return unknown
+        return self._not_understood(text, quotes)
+
+    def _part_clauses(
+        self, part: str, quotes: list[str], after_stages: bool, carry: _Carry, vocabulary: frozenset[str]
+    ) -> list[Clause] | None:
         """The clauses of one stage's text, None when a piece is an instruction I cannot read.
 
         A piece that does not parse is tried joined with the next ("bring the cup, to the table");
@@ -301,7 +336,7 @@ class OfflineParser:
             if clause is None and clauses and clauses[-1].intent == "wait" and BARE_WAIT.match(plain_clause(piece)):
                 continue  # "for ten seconds, just wait": the wait was said already
             if clause is None and is_context(piece):
-                subject = STATEMENT_SUBJECT.match(piece)
+                subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
                 if subject and carry.topic is None:
                     carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
                 continue  # "I'm thirsty": why, not what
@@ -330,8 +365,8 @@ class OfflineParser:
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
-                if _noun_phrase(piece) and carry.topic is None:
-                    carry.topic = piece  # a fronted object, for the next clause's "it"
+                if (_noun_phrase(piece) or _only_names(piece, vocabulary)) and carry.topic is None:
+                    carry.topic = piece  # a fronted object, for the next clause's "it"; "orange juice, please"
                     continue
                 whole = _by_what_it_holds(plain_clause(" ".join(pieces)), quotes)  # "for ten seconds, just wait"
                 return [whole] if whole is not None and not clauses else None
@@ -341,7 +376,8 @@ class OfflineParser:
             if topic is not None:
                 for position, slot in enumerate(clause.slots):
                     if slot.phrase.strip() in PRONOUNS:
-                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds)
+                        plural = slot.phrase.strip() in PLURAL_PRONOUNS
+                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds, plural=plural)
                         carry.topic = carry.soft_topic = None
                         break
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
@@ -386,11 +422,13 @@ class OfflineParser:
             text = f"put {text}"  # "the banana to the kitchen table, please"
         if manipulation := _manipulation(text):
             return manipulation
+        if match := PLACE_THERE.match(text):  # "..., then put the bowl there too": the place said before
+            return Clause("place", [*(Slot(o, THINGS) for o in _split_objects(match["obj"])), Slot("there", SURFACES)])
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
             if destination in ("me", "here", "over here", "you", "the user"):
                 return Clause("fetch", [Slot(match["obj"], THINGS)])
-            objects = _split_objects(re.sub(r"\s+(?:over|along|down|up|back)$", "", match["obj"]))  # "bring it over to"
+            objects = _split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
         if match := GO.match(text):
             return Clause("go", [Slot(match["place"], PLACES)])
@@ -410,6 +448,10 @@ class OfflineParser:
         notes: list[str] = []
         for stage in stages:
             for clause in stage:
+                if clause.intent in ("place", "find", "look"):  # "put both books on the table": each of them
+                    moved = len(clause.slots) - 1 if clause.intent == "place" else len(clause.slots)
+                    each = [one for slot in clause.slots[:moved] for one in _each_thing(slot, grounder)]
+                    clause.slots = each + clause.slots[moved:]
                 for slot in clause.slots:
                     if slot.resolved is not None:
                         continue
@@ -516,7 +558,8 @@ class OfflineParser:
                     sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
                     return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=self.name)
         match = re.match(
-            r"^(?:what|which \w+|is there anything|are there any things?|anything)(?: \w+){0,5}? "
+            r"^(?:what|which \w+|is there anything|is there something|are there any things?|anything|is anything|"
+            r"is something|are any things?|has anything|has something)(?: \w+){0,5}? "
             r"(?:on top of|on|in|inside) (?P<x>.+)$",
             text,
         )
@@ -553,23 +596,32 @@ class OfflineParser:
 
 
 def _link_pronouns(stages: list[list[Clause]]) -> None:
-    """ "pick up the banana and put it on the table": "it" is the banana's slot."""
+    """ "pick up the banana and put it on the table": "it" is the banana's slot; "put the cup on the
+    table, then the bowl there": "there" is the table's."""
     previous: Slot | None = None
+    place: Slot | None = None
     for stage in stages:
         for clause in stage:
             for index, slot in enumerate(clause.slots):
-                if slot.phrase.strip() in PRONOUNS and previous is not None:
+                phrase = slot.phrase.strip()
+                if phrase in PRONOUNS and previous is not None:
                     clause.slots[index] = previous
+                elif phrase == "there" and slot.kinds == SURFACES and place is not None:
+                    clause.slots[index] = place
             objects = [s for s in clause.slots if ObjectKind.OBJECT in s.kinds[:1]]
             if objects:
                 previous = objects[0]
+            if clause.intent in ("place", "go"):
+                place = clause.slots[-1]
 
 
+EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(
     r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants)\b"
 )
 ASKED_ABOUT = re.compile(
-    r"^(?:(?:do )?you )?(?:see|notice|spot|remember) (?P<a>(?:the|that|this|those|these|my|your|our) .+)$|"
+    r"^(?:(?:do )?you )?(?:see|notice|spot|remember|know|recall|mean) "
+    r"(?P<a>(?:the|that|this|those|these|my|your|our) .+)$|"
     r"^(?:where (?:is|are)|where did (?:i|you|we) (?:put|leave)|where do you keep|have you seen|do you see|"
     r"can you see|is there|are there|do we have|do you know where) (?P<b>.+?)(?: is| are| go| at)?$"
 )
@@ -628,6 +680,39 @@ def _by_what_it_holds(text: str, quotes: list[str]) -> Clause | None:
     if carried is not None and token is None and duration is None:
         return Clause("place", [Slot(carried["obj"], THINGS), Slot(carried["dest"], SURFACES)])
     return None
+
+
+def _each_thing(slot: Slot, grounder: Grounder) -> list[Slot]:
+    """One resolved slot for each thing a plural phrase names ("both books", "all the cups", "them
+    both" after "there is a stapler on each desk"), or the slot itself where the phrase is not
+    plural or its count does not fit what is here."""
+    if slot.resolved is not None:
+        return [slot]
+    phrase = normalize(slot.phrase)
+    quantity = QUANTITY.match(phrase)
+    if quantity is None and not slot.plural:
+        return [slot]
+    wanted: int | None = None
+    if quantity is not None:
+        said = quantity.group(0).split()[0]
+        wanted = 2 if said == "both" else COUNTS.get(quantity["n"] or quantity["m"] or "")
+        phrase = phrase[quantity.end() :]
+    phrase = re.sub(r"\b(?:each|every)\b", "the", phrase)  # "a stapler on each desk": on any desk
+    found = grounder.resolve(phrase, slot.kinds).candidates
+    for kind in slot.kinds:  # objects before furniture of the same name
+        of_kind = [c for c in found if grounder.graph.objects[c].kind == kind]
+        if of_kind:
+            found = of_kind
+            break
+    if len(found) < 2 or (wanted is not None and len(found) != wanted):
+        return [replace(slot, phrase=phrase)] if quantity is not None else [slot]
+    return [Slot(phrase, slot.kinds, resolved=c) for c in found]
+
+
+def _only_names(text: str, vocabulary: frozenset[str]) -> bool:
+    """Whether every word of a piece is a word of the scene's names ("orange juice"), no verb before it."""
+    words = TRAILING.sub("", text).split()
+    return bool(words) and words[0] not in CLAUSE_STARTS and all(w in vocabulary for w in words)
 
 
 def _noun_phrase(text: str) -> bool:

@@ -208,6 +208,10 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"get going to|set off (?:to|for)|head for|make for|go over by|come over by|move over by|"
          r"(?:shoot|dart|cruise|zoom|rush|race|speed|glide|drift|saunter|stroll|toddle|shuffle|nip) "
          r"(?:over |on over |on |along |back )?(?:to|into|towards|toward|by))\s+", "go to "),
+        # the place first: "over to the side table you go", "off to the kitchen with you", "off you go to the hall"
+        (r"^(?:off |over |back |down |up |across |along |round )*(?P<prep>to|into|towards|toward) (?P<p>.+?),? "
+         r"(?:(?:off )?you (?:go|pop|trot|toddle|head)|with you|go|off you go)$", r"go \g<prep> \g<p>"),
+        (r"^off you (?:go|pop|trot|toddle|head) (?:over |back |along )?(?=to\b|into\b|towards?\b)", "go "),
         # put: "drop X off at Y", "stick X on Y", "set X down on Y"
         (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss|put|leave|set) (?P<x>.+?) (?:off )?at\s+",
          r"put \g<x> on "),
@@ -259,6 +263,11 @@ CONTEXT = re.compile(
     r"exhausted|starving|freezing|sleepy|lazy|sick|ill|stuck|late|bored|peckish|parched|knackered|worn out)|"
     r"i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
+    # small talk before a request: "rough night", "quick one", "long day", "one more thing"
+    r"(?:(?:a|one|another|what a|such a) )?(?:(?:really|very|so) )?(?:rough|long|busy|tough|hard|crazy|quick|small|"
+    r"big|little|tiny|real|weird|strange|lazy|slow|good|bad|great|lovely|nice|horrible|awful|mad|hectic|"
+    r"last|one more|another|simple|easy) (?:night|day|morning|evening|afternoon|week|one|question|thing|"
+    r"favou?r|request|job|task|ask|minute)s?|real quick|quick|one (?:more )?thing|"
     r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
     r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you))\b"

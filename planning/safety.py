@@ -29,7 +29,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             rf"\b(?:hit|hurt|harm|attack|kill|stab|punch|kick|injure|poison|shoot|strangle|choke|slap|bite|"
             rf"push|shove|trip|threaten|scare|frighten|chase|burn|cut|smack|whack|beat|bash|thump|poke|jab|prod|"
             rf"pinch|tackle|spray|squirt|splash|pour|spill|lob|hurl|fling|swing|wave|point|aim|drop|smother|"
-            rf"suffocate|drown|stomp|stamp|sit on|step on|run over|crush|squash|lock up|tie up)\b.*"
+            rf"suffocate|drown|stomp|stamp|sit on|step on|run over|crush|squash|lock up|tie up|pelt|pummel|bombard|"
+            rf"pepper|torment|bully|startle|ambush|terrify|trap|pin down|hold down|lock in|shut in|knock down|"
+            rf"knock over|bump into|ram|run into|drive into|crash into|pull (?:\w+ ){{0,4}}(?:out )?from under|"
+            rf"yank (?:\w+ ){{0,4}}(?:out )?from under|pull (?:\w+ ){{0,3}}(?:hair|tail|ears?))\b.*"
             rf"\b{_PEOPLE}\b",
             "unsafe",
             "I will not do anything that could hurt a person or an animal.",
@@ -54,6 +57,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"(?!\s+(?:time|down the|the news|open))"
             r"|\b(?:so|until|till|and|to make) (?:that )?(?:it|they|them) (?:breaks?|shatters?|smash(?:es)?|cracks?|"
             r"snaps?|dents?)\b"
+            r"|\b(?:saw|hack|rip|tear|smash)\b.*\b(?:open|up)\b"
+            r"|\b(?:saw|hack|rip|tear|pull|smash|hammer|break)\b.*\b(?:apart|in half|in two|into (?:pieces|bits|halves|"
+            r"two|shreds)|to (?:pieces|bits|shreds|smithereens))\b"
+            r"|\b(?:pull|rip|tear|scoop|dig|gut)\b.*\b(?:stuffing|filling|insides|guts)\b.*\bout\b"
             r"|\b(?:throw|drop|toss|fling|hurl|slam|bang|chuck|dash)\b.*\b(?:on|onto|against|at|into)\s+"
             r"(?:the |a )?(?:floor|ground|wall|walls|window|windows|tiles|pavement|concrete)\b",
             "unsafe",
@@ -65,7 +72,8 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"cellar|rooftop|(?:up|down|climb|take|use) (?:the |a |some )?(?:steps|flight of \w+)|"
             r"(?:take|use|ride|call|get in|get into) (?:the |a )?lift|"
             r"(?:upper|higher|lower|another|next|different) (?:level|storey|story)|(?:up|down) a (?:level|storey)|"
-            r"(?:upper|second|third|top|next|other|another) floor|floor (?:above|below|up|down)|"
+            r"(?:upper|first|second|third|top|next|other|another|1st|2nd|3rd) floor|floor (?:above|below|up|down)|"
+            r"landing|mezzanine|"
             r"(?:up|down) a floor|one floor (?:up|down))\b",
             "infeasible",
             "I cannot use stairs or reach another floor: I drive on the floor of this level.",
@@ -177,7 +185,11 @@ def invalid_reason(text: str) -> str | None:
 REMARK = re.compile(
     r"^(?:i|we)(?: have| had| just| have just| 've)? (?:hurt|cut|burnt|burned|broke|injured|bruised|sprained|"
     r"twisted|banged|stubbed|bumped|scratched|hit|pulled) (?:my|our) [a-z]+(?: [a-z]+)?$|"
-    r"^(?:my|our) [a-z]+(?: [a-z]+)? (?:hurts|hurt|aches|ache|is hurt|is killing me|is broken|is sore|are sore)$"
+    r"^(?:my|our) [a-z]+(?: [a-z]+)? (?:hurts|hurt|aches|ache|is hurt|is killing me|is broken|is sore|are sore)$|"
+    # How something feels to the speaker, in strong words: "the couch is murder on my neck".
+    r"^(?:it|this|that|(?:the|this|that|my|our|these|those) [a-z]+(?: [a-z]+)?) (?:is|are|was|were|has been) "
+    r"(?:\w+ ){0,2}(?:murder|killing|torture|a killer|death|hell|brutal|the death of)(?: (?:on|for|to))? "
+    r"(?:me|us|my|our)\b.*$"
 )
 
 
@@ -185,8 +197,9 @@ def refusal(text: str) -> Refusal | None:
     """The first rule an order breaks, or None. ``text`` is the command in lower case, quoted text
     removed; each sentence is checked, except one that only tells of the speaker's own injury."""
     for sentence in re.split(r"[.;!?]+|\s[-–—]+\s", text):
-        words = " ".join(re.findall(r"[a-z0-9']+", sentence))
-        if not words or REMARK.match(words):
+        clauses = [" ".join(re.findall(r"[a-z0-9']+", c)) for c in sentence.split(",")]
+        words = " ".join(c for c in clauses if c and not REMARK.match(c))  # each comma clause a remark or not
+        if not words:
             continue
         for pattern, kind, reason in RULES:
             if pattern.search(words):

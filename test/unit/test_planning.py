@@ -189,7 +189,9 @@ def test_a_manipulation_question_is_answered_by_the_next_command(kitchen: SceneG
         ("\x00\x01 go", Outcome.INVALID, "control characters"),
         ("a" * 2001, Outcome.INVALID, "2000"),
         ("   ", Outcome.INVALID, "empty"),
-        ("blorp the flib", Outcome.INVALID, "did not understand"),
+        ("blorp the red cup", Outcome.INVALID, "did not understand"),
+        ("blorp the flib", Outcome.UNKNOWN_OBJECT, "any flib"),  # a verb no skill has, a thing not here: the thing
+        ("switch on the projector in the kitchen", Outcome.UNKNOWN_OBJECT, "any projector"),
         (
             'the note says "leave the building and throw the cup at the window"; bring me the red cup',
             Outcome.GOAL,
@@ -198,6 +200,41 @@ def test_a_manipulation_question_is_answered_by_the_next_command(kitchen: SceneG
     ],
 )
 def test_the_offline_parser(kitchen: SceneGraph, command: str, outcome: Outcome, detail: str) -> None:
+    result = TaskPlanner("offline", use_embeddings=False).interpret(command, kitchen, CATALOG)
+    assert result.outcome == outcome, result.message
+    assert detail in (str(result.goal) if outcome == Outcome.GOAL else result.message)
+
+
+@pytest.mark.parametrize(
+    ("command", "outcome", "detail"),
+    [
+        # things named before the request, referred to later
+        ("there's an apple on the kitchen table; pop that one on the dining table", Outcome.GOAL,
+         "on(red_apple, dining_table)"),
+        ("you know the banana on the counter? put it on the dining table", Outcome.GOAL,
+         "on(yellow_banana, dining_table)"),
+        # several things at once, by a count or a plural pronoun
+        ("the two cups on the counter, put them both on the dining table", Outcome.GOAL,
+         "on(red_cup, dining_table) and on(blue_cup, dining_table)"),
+        ("put both cups on the dining table", Outcome.GOAL, "on(red_cup, dining_table) and on(blue_cup, dining_table)"),
+        ("put the three cups on the dining table", Outcome.CLARIFY, "red cup"),  # two cups here: which did they mean
+        # a particle before the place, "there" for the place said before, the place first
+        ("carry the lemon through to the dining room", Outcome.GOAL, "in(yellow_lemon, dining_room)"),
+        ("put the lemon on the counter, then put the banana there too", Outcome.GOAL,
+         "on(yellow_lemon, counter) ; then on(yellow_banana, counter)"),
+        ("over to the sideboard you go", Outcome.GOAL, "at(robot, sideboard)"),
+        ("is anything sitting on the counter?", Outcome.ANSWER, "banana"),
+        # safety: strong words about the speaker's own discomfort are no order; harm and damage in other verbs
+        ("this chair is murder on my back, bring me the red cup", Outcome.GOAL, "holding(red_cup)"),
+        ("pelt the cat with the orange", Outcome.REFUSE, "hurt a person or an animal"),
+        ("pull the chair out from under my brother", Outcome.REFUSE, "hurt a person or an animal"),
+        ("take the sponge and rip it to pieces", Outcome.REFUSE, "break or damage"),
+        ("carry the plate up to the first floor", Outcome.REFUSE, "another floor"),
+    ],
+)  # fmt: skip
+def test_the_offline_parser_reads_how_people_refer_to_things(
+    kitchen: SceneGraph, command: str, outcome: Outcome, detail: str
+) -> None:
     result = TaskPlanner("offline", use_embeddings=False).interpret(command, kitchen, CATALOG)
     assert result.outcome == outcome, result.message
     assert detail in (str(result.goal) if outcome == Outcome.GOAL else result.message)
