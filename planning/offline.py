@@ -69,6 +69,10 @@ QUANTITY = re.compile(
 )
 COUNTS = {"two": 2, "three": 3, "four": 4, **{str(n): n for n in range(2, 10)}}
 DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an"})
+WANTED_ON = re.compile(
+    rf"^(?P<obj>{NOUN_START} .+?) (?:i|we) (?:need|want|would like|would love)(?: to have| to see)? "
+    r"(?:put |placed |moved |taken |brought )?(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$"
+)
 DECLARATIVE = re.compile(
     r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
@@ -82,6 +86,9 @@ _SPLIT_BEFORE = "|".join(sorted(CLAUSE_STARTS | {"i", "please", "maybe", "perhap
 AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
 
 PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to|on|in|inside)\s")
+BARE_PLACE = re.compile(
+    r"^(?:(?:over|back|off|across|round|along) )*(?:to|into|towards|toward) (?=(?:the|my|our|your)\b)"
+)
 WHERE_DECLARATIVE = re.compile(
     r"^(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+?) is where (?P<obj>.+?) (?:should go|goes|belongs|"
     r"should be|needs to go|has to go|should live|lives|is kept|stays)$"
@@ -222,6 +229,7 @@ class _Carry:
     previous_verb: str = ""  # "go to" / "look at"
     topic: str | None = None  # "the bottle on the shelf? move it ...": what a later "it" means
     soft_topic: str | None = None  # the subject of a remark: "it" if a later clause says so, else nothing
+    soft_place: str | None = None  # the place a remark names: "there" if a later clause says so
 
 
 @dataclass
@@ -339,6 +347,9 @@ class OfflineParser:
                 subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
                 if subject and carry.topic is None:
                     carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
+                named_places = REMARK_PLACE.findall(piece)
+                if named_places:  # "I've spilt juice on the table, bring the sponge there"
+                    carry.soft_place = named_places[-1]
                 continue  # "I'm thirsty": why, not what
             phrase = TRAILING.sub("", plain_clause(piece)) if clause is None else ""
             if clause is None and _noun_phrase(phrase) and index == len(pieces):
@@ -362,6 +373,8 @@ class OfflineParser:
                     break
                 piece, clause = f"{piece} {pieces[index]}", joined_clause
                 index += 1
+            if clause is None and not clauses and index == len(pieces) and BARE_PLACE.match(plain_clause(piece)):
+                clause = self._clause(f"go {plain_clause(piece)}", quotes)  # "over to the printer cabinet!": go there
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
@@ -372,6 +385,10 @@ class OfflineParser:
                 return [whole] if whole is not None and not clauses else None
             previous_piece = piece
             clause.optional = clause.intent == "fetch" and is_context(piece)  # "I want a coffee, ..."
+            if carry.soft_place is not None:
+                for position, slot in enumerate(clause.slots):
+                    if slot.phrase.strip() == "there" and slot.kinds == SURFACES:
+                        clause.slots[position] = Slot(unquote(carry.soft_place, quotes), SURFACES)
             topic = carry.topic or carry.soft_topic
             if topic is not None:
                 for position, slot in enumerate(clause.slots):
@@ -408,7 +425,7 @@ class OfflineParser:
             return Clause("look", [Slot(x, PLACES) for x in _split_objects(match["x"])])
         if (match := FETCH.match(text)) and match["a"]:
             return Clause("fetch", [Slot(match["a"], THINGS)])
-        if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
+        if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or WANTED_ON.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
         elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"
@@ -420,10 +437,10 @@ class OfflineParser:
             and not is_context(match["obj"])  # "the kids want to play"
         ):
             text = f"put {text}"  # "the banana to the kitchen table, please"
-        if manipulation := _manipulation(text):
-            return manipulation
         if match := PLACE_THERE.match(text):  # "..., then put the bowl there too": the place said before
             return Clause("place", [*(Slot(o, THINGS) for o in _split_objects(match["obj"])), Slot("there", SURFACES)])
+        if manipulation := _manipulation(text):
+            return manipulation
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
             if destination in ("me", "here", "over here", "you", "the user"):
@@ -615,6 +632,9 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
                 place = clause.slots[-1]
 
 
+REMARK_PLACE = re.compile(
+    r"\b(?:on|onto|over|all over|at|in|by|under|near) ((?:the|my|our|your) [a-z0-9' ]+?)(?=$| and\b| but\b)"
+)
 EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(
     r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants)\b"

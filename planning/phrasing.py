@@ -67,7 +67,9 @@ POLITENESS = re.compile(
     r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
     r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
-    r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap)\b"
+    r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap|"
+    r"(?:as )?(?:quick|fast|soon|quickly) as you (?:can|could)|(?:as )?(?:quick|fast|soon) as possible|on the double|"
+    r"chop chop|pronto|in a jiffy)\b"
 )
 OPENERS = (
     "hey", "hi", "hello", "hiya", "howdy", "greetings", "yo", "oi", "ok", "okay", "okey dokey", "alright",
@@ -125,9 +127,15 @@ NUMBER_FILLER = re.compile(
     rf"(?=\d|(?:{NUMBER_WORD}|a hundred|a couple|a few|half)\b)"
 )
 
+# "the red thing that's on the counter", "the cup sitting on the desk": the place says which thing.
+RELATIVE_PLACE = re.compile(
+    r"(?<=[a-z]) (?:(?:that|which|who) (?:is|are|was|were|has been|have been)(?: just)? |(?=(?:sitting|lying|"
+    r"standing|resting|left|kept) ))(?:(?:sitting|lying|standing|resting|left|kept|placed|stored) )?"
+    r"(?=(?:on top of|on|in|inside|near|next to|beside|by|at|under)\b)"
+)
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
-    r"^(?:i (?:really )?(?:need|want|would like|would love|could use|could do with|fancy|require|would kill for)|"
+    r"^(?:(?:i )?(?:really )?(?:need|want|would like|would love|could use|could do with|fancy|require|would kill for)|"
     r"can i (?:have|get|borrow)|could i (?:have|get|borrow)|may i (?:have|get|borrow)|i would appreciate|"
     r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
     r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+)$"
@@ -203,6 +211,10 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:pop|swing|stop|drop|nip|scoot|hop|roll|wander|run|zip|whizz|trundle|amble|mosey|scurry|dash|hurry|"
          r"make your way|get yourself|take yourself|go on|move|come|get|go|head|walk|drive) (?:over |on |along |back )?"
          r"(?:by|over to|over|into|to|round to|around to|across to|down to|up to|towards|toward)\s+", "go to "),
+        (r"^(?:make a beeline (?:for|to)|make a (?:quick )?(?:dash|run|break) for|(?:head|go|make|drive) "
+         r"(?:straight|directly|right) (?:for|to|over to)|(?:over |right )?(?:by|at|near|beside|next to) (?P<p>.+?) "
+         r"is where (?:i|we) (?:need|want) you(?: to be)?$|(?:i|we) (?:need|want) you (?:over |right |back )?"
+         r"(?:by|at|near|beside|next to|over at|in|to go to|to be at|to be by))\s*", r"go to \g<p>"),
         (r"^(?:visit|approach|reach|make it to|get close to|get near|go near|make tracks (?:to|for)|"
          r"park yourself (?:at|by|next to|beside|in front of)|position yourself (?:at|by|next to|beside)|"
          r"get going to|set off (?:to|for)|head for|make for|go over by|come over by|move over by|"
@@ -262,6 +274,7 @@ CONTEXT = re.compile(
     r"^(?:(?:feeling |so |really |too |very |kind of |a bit |bit |super )*(?:tired|hungry|thirsty|cold|hot|busy|"
     r"exhausted|starving|freezing|sleepy|lazy|sick|ill|stuck|late|bored|peckish|parched|knackered|worn out)|"
     r"i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
+    r"(?:need|want|fancy|could use|could do with) (?:some|a|an|more|something)|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
     # small talk before a request: "rough night", "quick one", "long day", "one more thing"
     r"(?:(?:a|one|another|what a|such a) )?(?:(?:really|very|so) )?(?:rough|long|busy|tough|hard|crazy|quick|small|"
@@ -324,6 +337,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
         text = pattern.sub(replacement, text)
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = SAID.sub(said, text)
+    text = RELATIVE_PLACE.sub(" ", text)
     text = NUMBER_FILLER.sub("", text)
     text = DURATION_FILLER.sub(r"\1 \2", text)
     text = HALF_MINUTE.sub("30 seconds", text)
