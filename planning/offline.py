@@ -74,7 +74,8 @@ WANTED_ON = re.compile(
     r"(?:put |placed |moved |taken |brought )?(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$"
 )
 DECLARATIVE = re.compile(
-    r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go)\s+"
+    r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go|"
+    r"can go|could go|may go|might go|will go|can be|could be)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
 )
 VERBS = (
@@ -88,6 +89,13 @@ AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)
 PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to|on|in|inside)\s")
 BARE_PLACE = re.compile(
     r"^(?:(?:over|back|off|across|round|along) )*(?:to|into|towards|toward) (?=(?:the|my|our|your)\b)"
+)
+# The place first, then what goes there: "to the table the plate goes", "onto the shelf goes the book".
+PLACE_THEN_GOES = re.compile(
+    rf"^(?P<prep>on top of|onto|on|into|inside|in|to|over to) "
+    rf"(?P<dest>{NOUN_START}(?: (?!(?:is|are|was|where|that|which|who)\b)[a-z0-9']+)+?) "
+    rf"(?:(?P<obj>{NOUN_START} .+?) (?:goes|go|should go|belongs|needs to go|has to go|can go)|"
+    rf"(?:goes|go|belongs) (?P<obj2>{NOUN_START} .+))$"
 )
 WHERE_DECLARATIVE = re.compile(
     r"^(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+?) is where (?P<obj>.+?) (?:should go|goes|belongs|"
@@ -344,7 +352,7 @@ class OfflineParser:
             if clause is None and clauses and clauses[-1].intent == "wait" and BARE_WAIT.match(plain_clause(piece)):
                 continue  # "for ten seconds, just wait": the wait was said already
             if clause is None and is_context(piece):
-                subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
+                subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece) or REMARK_THING.search(piece)
                 if subject and carry.topic is None:
                     carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
                 named_places = REMARK_PLACE.findall(piece)
@@ -369,11 +377,20 @@ class OfflineParser:
                 joined_clause = self._clause(f"{piece} {pieces[index]}", quotes)
                 if joined_clause is None and PLACE_FIRST.match(piece):  # "to the sideboard, bring the cup"
                     joined_clause = self._clause(f"{pieces[index]} {piece}", quotes)
+                    if joined_clause is None and _noun_phrase(TRAILING.sub("", plain_clause(pieces[index]))):
+                        thing = TRAILING.sub("", plain_clause(pieces[index]))  # "on the table, the plate, please"
+                        joined_clause = self._clause(f"put {thing} {piece}", quotes)
                 if joined_clause is None:
                     break
                 piece, clause = f"{piece} {pieces[index]}", joined_clause
                 index += 1
-            if clause is None and not clauses and index == len(pieces) and BARE_PLACE.match(plain_clause(piece)):
+            if (
+                clause is None
+                and not clauses
+                and index == len(pieces)
+                and BARE_PLACE.match(plain_clause(piece))
+                and len(THING_PHRASE.findall(plain_clause(piece))) == 1
+            ):
                 clause = self._clause(f"go {plain_clause(piece)}", quotes)  # "over to the printer cabinet!": go there
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
@@ -425,7 +442,9 @@ class OfflineParser:
             return Clause("look", [Slot(x, PLACES) for x in _split_objects(match["x"])])
         if (match := FETCH.match(text)) and match["a"]:
             return Clause("fetch", [Slot(match["a"], THINGS)])
-        if match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or WANTED_ON.match(text):
+        if match := PLACE_THEN_GOES.match(text):
+            text = f"put {match['obj'] or match['obj2']} {match['prep']} {match['dest']}"
+        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or WANTED_ON.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
         elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"
@@ -634,6 +653,11 @@ def _link_pronouns(stages: list[list[Clause]]) -> None:
 
 REMARK_PLACE = re.compile(
     r"\b(?:on|onto|over|all over|at|in|by|under|near) ((?:the|my|our|your) [a-z0-9' ]+?)(?=$| and\b| but\b)"
+)
+# A thing a remark names: "I can't find my glasses case, look for it".
+REMARK_THING = re.compile(
+    rf"\b(?P<np>{NOUN_START} [a-z0-9']+(?: [a-z0-9']+)*?)(?= (?:somewhere|again|earlier|today|yesterday|here|there|and|"
+    r"but|so|in|on|at|under|behind|near|by|from|off|down|up|away|for|to|with|is|are|was|were)\b|$)"
 )
 EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(

@@ -54,6 +54,8 @@ CONTRACTIONS = (
     (r"\b(where|what|how|who|why|when)'d\b", r"\1 did"), (r"\b(\w+)'ll\b", r"\1 will"), (r"\b(\w+)'re\b", r"\1 are"),
     (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"), (r"'em\b", " them"),
     (r"\bya\b", "you"), (r"\bc'mon\b", "come on"), (r"\bkinda\b", "kind of"), (r"\by'know\b", "you know"),
+    (r"\b(\w+)'s (?=(?:gone|got|been|ready|done|finished|over|here|there|cold|hot|empty|full|dirty|broken|dead|late|"
+     r"too|so|very|really|getting|coming|going|not|still|always|never|almost|nearly|all)\b)", r"\1 is "),
     (r"\b(\w+)'s\b", r"\1"),
     (r"\bgimme\b", "give me"), (r"\bd'you\b", "do you"), (r"\bu\b", "you"), (r"\bur\b", "your"),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
@@ -65,11 +67,13 @@ POLITENESS = re.compile(
     r"\b(?:please|pretty please|kindly|if you (?:do not|would not) mind|"
     r"if you (?:can|could|would|are able)(?=\s*(?:[,.!?;]|$))|"
     r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
+    r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[.!?;]|$))|"
     r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
     r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap|"
     r"(?:as )?(?:quick|fast|soon|quickly) as you (?:can|could)|(?:as )?(?:quick|fast|soon) as possible|on the double|"
-    r"chop chop|pronto|in a jiffy)\b"
+    r"chop chop|pronto|in a jiffy|(?:that |it )?would be (?:really |so |just )?(?:great|nice|lovely|perfect|ideal|good|"
+    r"brilliant|amazing|awesome|wonderful|fab|fantastic|super|helpful|handy))\b"
 )
 OPENERS = (
     "hey", "hi", "hello", "hiya", "howdy", "greetings", "yo", "oi", "ok", "okay", "okey dokey", "alright",
@@ -133,12 +137,35 @@ RELATIVE_PLACE = re.compile(
     r"standing|resting|left|kept) ))(?:(?:sitting|lying|standing|resting|left|kept|placed|stored) )?"
     r"(?=(?:on top of|on|in|inside|near|next to|beside|by|at|under)\b)"
 )
+# A reason after the request, without a comma: "bring me the apple because I'm hungry".
+TRAILING_REASON = re.compile(
+    r"(?<=[a-z]) (?:because|since|cos|cause|as|seeing as|given that) (?:i|we|it|my|our|there|the|this|that) "
+    r"[^,.!?;]*(?=[.!?;]|$)"
+)
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
     r"^(?:(?:i )?(?:really )?(?:need|want|would like|would love|could use|could do with|fancy|require|would kill for)|"
     r"can i (?:have|get|borrow)|could i (?:have|get|borrow)|may i (?:have|get|borrow)|i would appreciate|"
     r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
     r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+)$"
+)
+# What is wanted said first: "the lemon I want", "the lemon is what I need".
+WANTED_FIRST = re.compile(
+    rf"^(?P<x>{NOUN_START}(?: (?!(?:on|in|onto|into|at|to)\b)[a-z0-9']+)+?) (?:is what )?(?:i|we) (?:really )?"
+    r"(?:want|need|would like|would love|am after|fancy)$"
+)
+# The thing said first, then who does what with it: "the plate you can put on the table", "on the table
+# you should put the plate" (the place said first stays a place).
+FRONTED_OBJECT = re.compile(
+    rf"^(?P<x>{NOUN_START}(?: (?!(?:can|could|would|will|should|may|might|must|do|did|please|and|so)\b)[a-z0-9']+)+?) "
+    r"(?:you|we)(?: can| could| should| might| may| must| need to| have to| will)? "
+    rf"(?P<verb>{'|'.join(sorted(SKILL_VERBS))})\b(?P<rest>.*)$"
+)
+FRONTED_PLACE = re.compile(
+    rf"^(?P<place>(?:on top of|onto|on|into|inside|in|to|over to) {NOUN_START} [^,]+?) "
+    r"(?:you|we)(?: can| could| should| might| may| must| need to| have to| will)? "
+    r"(?P<verb>put|place|set|leave|bring|take|move|carry|drop|stick|pop) "
+    rf"(?P<x>{NOUN_START} .+)$"
 )
 GERUND = re.compile(
     r"^(?:(?:would you|do you|would you not)? ?mind(?: terribly| at all| awfully| too much)?|"
@@ -156,7 +183,9 @@ ASKING = re.compile(
     r"^(?:would|will|is) it be possible (?:for you )?to |^(?:would|will) it be (?:ok|okay|alright) (?:for you )?to |"
     r"^i would (?:appreciate|love|like) it(?: if)?(?: you)?(?: could| would| can)? |"
     r"^(?:could|can|may|might) i ask you to |^(?:would you )?be a (?:dear|star|love|sweetheart|pal) and |"
-    r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) "
+    r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) |"
+    r"^(?:it|that) would (?:really )?(?:help|be great|be nice|be lovely|be good|be perfect|mean a lot)(?: me| us)? "
+    r"if you (?:could |would |can )?"
 )
 # Any lead-in that ends in "you [can|could|...]" or "for you to" before an instruction, and names
 # no thing: a way of asking ("do you reckon you could grab ...", "it would be great for you to put ...").
@@ -261,6 +290,13 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )  # fmt: skip
 
+# Past forms of the skill verbs, after "if you": the verb itself.
+PAST_TENSE = {
+    "brought": "bring", "took": "take", "fetched": "fetch", "grabbed": "grab", "went": "go", "moved": "move",
+    "placed": "place", "carried": "carry", "picked": "pick", "handed": "hand", "gave": "give", "headed": "head",
+    "drove": "drive", "searched": "search", "checked": "check", "popped": "pop", "dropped": "drop", "looked": "look",
+    "waited": "wait", "said": "say", "passed": "pass", "collected": "collect", "returned": "return",
+}  # fmt: skip
 # Words a misspelt verb is never taken for.
 NEVER_VERBS = _word_set("what where which when then that this there these those have with from some your")
 # Words that start a clause: the skill verbs and the first words of the idioms ("... and have a look").
@@ -272,7 +308,13 @@ CLAUSE_STARTS = SKILL_VERBS | _word_set(
 # A clause that only sets the scene: "i am cold", "my hands are full", "it is late", "hey robot".
 CONTEXT = re.compile(
     r"^(?:(?:feeling |so |really |too |very |kind of |a bit |bit |super )*(?:tired|hungry|thirsty|cold|hot|busy|"
-    r"exhausted|starving|freezing|sleepy|lazy|sick|ill|stuck|late|bored|peckish|parched|knackered|worn out)|"
+    r"exhausted|starving|freezing|sleepy|lazy|sick|ill|stuck|late|bored|peckish|parched|knackered|worn out|chilly|"
+    r"sweaty|sore|unwell|poorly|achy|drowsy|stressed|swamped|rushed|famished|ravenous|shattered|in a hurry|"
+    r"in a rush)|feeling|"
+    # what it is for: "for breakfast, ...", "for the guests, ..."
+    r"for (?:(?:my|the|our|a|an) )?(?:breakfast|lunch|dinner|supper|brunch|tea|snack|dessert|pudding|later|"
+    r"tonight|tomorrow|morning|evening|party|guests|meeting|work|school|kids|baby|visitors)|"
+    r"(?:dinner|lunch|breakfast|supper|food|tea|coffee|it|everything) (?:is )?(?:ready|done|served|over|finished)|"
     r"i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
     r"(?:need|want|fancy|could use|could do with) (?:some|a|an|more|something)|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
@@ -338,6 +380,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = SAID.sub(said, text)
     text = RELATIVE_PLACE.sub(" ", text)
+    text = TRAILING_REASON.sub("", text)
     text = NUMBER_FILLER.sub("", text)
     text = DURATION_FILLER.sub(r"\1 \2", text)
     text = HALF_MINUTE.sub("30 seconds", text)
@@ -367,11 +410,23 @@ def plain_clause(clause: str) -> str:
                 text = verb + text[match.end() :]
         text = ASKING.sub("", text).strip()
         text = ANY_ASKING.sub("", text, count=1).strip()
-        if match := WANT.match(text):
+        if match := WANT.match(text) or WANTED_FIRST.match(text):
             text = f"bring me {match['x']}"
+        if match := FRONTED_PLACE.match(text):  # "on the table you should put the plate"
+            text = f"{match['verb']} {match['x']} {match['place']}"
+        elif match := FRONTED_OBJECT.match(text):  # "the plate you can put on the table": put the plate on the table
+            rest = match["rest"].strip()
+            text = (
+                f"{match['verb']} {rest} {match['x']}"
+                if rest in ("at", "for", "up", "after")
+                else f"{match['verb']} {match['x']} {rest}"
+            ).strip()
         text = _drop_opener(text)
         if text == before:
             break
+    first, _, rest = text.partition(" ")
+    if first in PAST_TENSE:  # "it would help if you brought the pillow"
+        text = f"{PAST_TENSE[first]} {rest}".strip()
     text = _correct_verb(text)
     for pattern, replacement in IDIOMS:
         changed = pattern.sub(replacement, text, count=1)

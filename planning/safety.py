@@ -140,6 +140,9 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "That is far too heavy or large for my arm.",
         ),
         (
+            # The verb, not a noun or an adjective after a determiner, preposition or "is" ("out of clean cups").
+            r"(?<!\bof )(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bsome )(?<!\bmy )(?<!\byour )(?<!\bour )(?<!\bis )"
+            r"(?<!\bare )(?<!\bbe )(?<!\bit )(?<!\bwith )(?<!\bfor )"
             r"\b(?:cook|bake|fry|boil|wash|clean|vacuum|mop|sweep|fold|iron|sew|paint|repair|fix|build|cut|chop|"
             r"slice|peel|feed|water the plants|do the (?:dishes|laundry)|make (?:coffee|tea|dinner|lunch|breakfast|"
             r"the bed|a sandwich))\b",
