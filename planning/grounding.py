@@ -85,6 +85,10 @@ def singular(word: str) -> str:
     return word
 
 
+def _one_letter_changed(a: str, b: str) -> bool:
+    return len(a) == len(b) and a[0] == b[0] and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
 def strip_determiners(phrase: str) -> str:
     words = phrase.split()
     while words and words[0] in DETERMINERS:
@@ -237,15 +241,34 @@ class Grounder:
         names run together split."""
         vocabulary = self.vocabulary
         respelled: list[str] = []
-        for word in words:
+        for index, word in enumerate(words):
             if word in vocabulary or word in PROTECTED_WORDS:
                 respelled.append(word)
                 continue
             joined = next(  # "kitchentable": two names run together
                 ([word[:i], word[i:]] for i in range(3, len(word) - 2) if {word[:i], word[i:]} <= vocabulary), None
             )
-            respelled += joined or [closest_word(word, vocabulary) or word]
+            before = respelled[-1] if respelled else ""
+            after = words[index + 1] if index + 1 < len(words) else ""
+            respelled += joined or [closest_word(word, vocabulary) or self._in_name(before, word, after) or word]
         return respelled
+
+    def _in_name(self, before: str, word: str, after: str) -> str | None:
+        """A word one letter off a word of a name whose other word stands beside it ("meeting roon"):
+        in a name a changed letter is a typo even in a short word, where alone it may be another word."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        fits = {
+            second if first == before else first
+            for name in self._names()
+            for first, second in zip(name.split(), name.split()[1:], strict=False)
+            if (first == before and _one_letter_changed(word, second))
+            or (second == after and _one_letter_changed(word, first))
+        }
+        return next(iter(fits)) if len(fits) == 1 else None
+
+    def _names(self) -> set[str]:
+        return {n for e in self.entities for n in e.names}
 
     @property
     def vocabulary(self) -> frozenset[str]:

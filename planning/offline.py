@@ -462,7 +462,18 @@ class OfflineParser:
             return manipulation
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
-            if destination in ("me", "here", "over here", "you", "the user"):
+            if destination in (
+                "me",
+                "here",
+                "over here",
+                "you",
+                "the user",
+                "hand",
+                "hands",
+                "lap",
+                "my hand",
+                "my hands",
+            ):
                 return Clause("fetch", [Slot(match["obj"], THINGS)])
             objects = _split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])

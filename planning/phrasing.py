@@ -225,6 +225,9 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r" (?:at|over|on|in|into|around)\s+", "look at "),
         (r"^(?:peek|glance|peer|gaze|stare) (?:at|into|in|over)\s+", "look at "),
         (r"^(?:check out|eyeball|look over|look around)\s+", "look at "),
+        (r"^(?:check|look) (?P<x>(?:the|my|your|our|that|this|those|these) .+?) (?:out|over)$", r"look at \g<x>"),
+        (r"^(?:have|take) a (?:gander|squiz|butcher's|butchers|shufti|dekko|nosy|nosey) (?:at|in|around)\s+",
+         "look at "),
         (r"^give (?P<x>.+?) a (?:once over|quick look|look|glance|check|quick check)$", r"look at \g<x>"),
         (r"^(?:keep an eye on|turn (?:towards|toward|to)|face|check up on|look in on|look into|cast your eyes? over|"
          r"survey|study|scrutini[sz]e|view|watch over|point your camera at|aim your camera at)\s+", "look at "),
@@ -235,10 +238,14 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"spot|scout for|search around for|go looking for|look everywhere for|search high and low for|"
          r"have a (?:hunt|search|rummage|dig) (?:for|around for)|go hunting for|keep looking for|seek out|sniff out|"
          r"root out|rummage for|rummage around for|scout out|check where|see where|work out where|find out where|"
+         r"root around for|search out|look about for|look round for|look around for|hunt about for|hunt around for|"
+         r"poke around for|forage for|scour the place for|have a poke around for|go in search of|search the place for|"
          r"discover where|look high and low for)\s+", "find "),
         # go
         (r"^(?:pop|swing|stop|drop|nip|scoot|hop|roll|wander|run|zip|whizz|trundle|amble|mosey|scurry|dash|hurry|"
-         r"make your way|get yourself|take yourself|go on|move|come|get|go|head|walk|drive) (?:over |on |along |back )?"
+         r"trot|jog|scuttle|shimmy|sidle|pootle|potter|toddle|wheel|motor|buzz|bomb|leg it|"
+         r"make your way|get yourself|take yourself|go on|move|come|get|go|head|walk|drive) "
+         r"(?:over |on |along |back |through |on over |on through |right |straight |on back )?"
          r"(?:by|over to|over|into|to|round to|around to|across to|down to|up to|towards|toward)\s+", "go to "),
         (r"^(?:make a beeline (?:for|to)|make a (?:quick )?(?:dash|run|break) for|(?:head|go|make|drive) "
          r"(?:straight|directly|right) (?:for|to|over to)|(?:over |right )?(?:by|at|near|beside|next to) (?P<p>.+?) "
@@ -259,7 +266,8 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:stow|store|shelve|file|sit|stand|lay|rest|settle|deposit|position) (?P<x>(?:the|my|your|our|that|this|"
          r"those|these|it|them)\b.*?) (?:away |down |back )?(?P<prep>on top of|onto|on|into|inside|in)\s+",
          r"put \g<x> \g<prep> "),
-        (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss) (?P<x>.+?) (?:off |down |back )?"
+        (r"^(?:drop|stick|pop|plonk|plop|stash|rest|park|chuck|toss|bung|dump|slap|slide|shift|shove|plant|perch) "
+         r"(?P<x>.+?) (?:off |down |back |up )?"
          r"(?P<prep>on|onto|in|into|on top of|inside|to)\s+", r"put \g<x> \g<prep> "),
         (r"^(?:drop off|put away|put back|put down|set down|lay down|place down) (?P<x>.+?) "
          r"(?P<prep>at|on|onto|in|into|on top of|inside|to)\s+", r"put \g<x> \g<prep> "),
@@ -268,6 +276,9 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # fetch
         (r"^(?:grab|fetch|get|pass|hand|give|bring|chuck|toss|throw) me over\s+", "bring me "),
         (r"^(?:grab|fetch|pass|snag|nab|find|pick out) me\s+", "bring me "),
+        (r"^(?:hook me up with|let me have|sort me out with|set me up with|get me over|send me)\s+", "bring me "),
+        (r"^(?:send|bring|get|fetch) (?P<x>.+?) (?:my way|over my way|over to me|this way|back to me)$",
+         r"bring me \g<x>"),
         (r"^(?:go|come) (?:and )?(?:get|grab|fetch|collect)\s+", "get "),
         (r"^(?:bring|fetch|carry) (?P<x>.+?) (?:over|along)(?: here)?(?: to me)?$", r"bring me \g<x>"),
         (r"^(?:snag|nab|scoop up|pick out|take hold of|get hold of|grab hold of|lay your hands on|snatch|seize|"

@@ -41,11 +41,22 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             # Striking is never a skill, whoever or whatever is struck ("hit Sam with the box").
             r"\b(?:hit|punch|kick|slap|stab|smack|whack|beat up|bash|thump|poke|jab|prod|headbutt|elbow|bonk|"
             r"strangle|choke|attack|injure|wound|kill|murder|tackle|shoot|poison)\b"
-            r"|\b(?:push|shove|trip|threaten|scare|frighten|chase|pinch|bite|hurt|harm)\s+(?!(?:the|a|an|it|them|"
+            r"|\b(?:push|shove|trip|threaten|scare|frighten|chase|pinch|bite|hurt|harm|spray|squirt|splash|soak|drench|"
+            r"pelt|pepper|tickle|startle|ambush|corner|trap)\s+(?!(?:the|a|an|it|them|"
             r"this|that|these|those|my|your|our|his|her|their|all|everything|something|some|one|back|over|up|down|"
             r"away|forward|aside|slowly|gently|carefully)\b)[a-z]+\b",
             "unsafe",
             "I will not strike, push or threaten anyone or anything.",
+        ),
+        (
+            # Onto or over someone's body: "drop the book on my foot", "run over the cat's tail".
+            r"\b(?:drop|throw|toss|run|drive|roll|slam|smash|bang|step|stamp|stomp|push|ram|pour|spill|dump|put|place|"
+            r"press|hold)\b.*\b(?:over|onto|on|against|at|into|across)\s+(?:my|his|her|their|your|our|someone'?s?|"
+            r"somebody'?s?|(?:the )?(?:baby|dog|cat|pet|kid|child|puppy|kitten)(?:'s)?|[a-z]+'s)\s+"
+            r"(?:foot|feet|toes?|fingers?|head|face|legs?|eyes?|"
+            r"tail|paws?|mouth|nose|neck|throat|ears?)\b",
+            "unsafe",
+            "I will not do anything that could hurt a person or an animal.",
         ),
         (
             # Damage on purpose: "smash the bottle", "break the plate", "throw the cup on the floor".
@@ -73,7 +84,9 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"(?:take|use|ride|call|get in|get into) (?:the |a )?lift|"
             r"(?:upper|higher|lower|another|next|different) (?:level|storey|story)|(?:up|down) a (?:level|storey)|"
             r"(?:upper|first|second|third|top|next|other|another|1st|2nd|3rd) floor|floor (?:above|below|up|down)|"
-            r"landing|mezzanine|"
+            r"landing|mezzanine|top of the house|(?:up|down) (?:a |one |two |the |some )?flights?|flight of stairs|"
+            r"(?:up|down) to the (?:\w+ )?(?:floor|level|storey|story)|(?:next|upper|lower|other) (?:deck|landing)|"
+            r"(?:the )?(?:floor|level|storey|story) (?:above|below|upstairs|downstairs)|roof|"
             r"(?:up|down) a floor|one floor (?:up|down))\b",
             "infeasible",
             "I cannot use stairs or reach another floor: I drive on the floor of this level.",
