@@ -65,6 +65,12 @@ PROTECTED_WORDS = frozenset(
      "under", "below", "with", "without", "other", "another", "here", "there", "that", "this", "these", "those",
      "some", "every", "each", "them", "your", "mine", "yours"}
 ) | GENERIC | frozenset(CATEGORIES) | frozenset(SYNONYMS)  # fmt: skip
+# Words no name of a thing holds: a phrase with one of them is more than a name.
+CLAUSE_WORDS = frozenset(
+    {"the", "a", "an", "my", "your", "our", "this", "that", "these", "those", "is", "are", "was", "were", "goes", "go",
+     "put", "bring", "take", "get", "would", "could", "can", "will", "should", "please", "you", "it", "them", "and",
+     "then", "where", "what", "i", "we", "me"}
+)  # fmt: skip
 SPATIAL = re.compile(
     r"^(?P<head>.+?)\s+(?P<relation>on top of|on|in|inside|near|next to|beside|by|from|at|in the middle of)\s+"
     r"(?P<anchor>.+)$"
@@ -83,6 +89,13 @@ def singular(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+def _one_noun_phrase(noun: str) -> bool:
+    """Whether words may be one thing's name, to be matched by meaning: at most four words, no
+    determiner or verb among them ("dining table the plate goes" is a misread clause, not a name)."""
+    words = noun.split()
+    return len(words) <= 4 and not set(words) & CLAUSE_WORDS
 
 
 def _one_letter_changed(a: str, b: str) -> bool:
@@ -226,7 +239,7 @@ class Grounder:
         if not candidates and not noun_words:
             candidates = [e.id for e in self._of_kinds(kinds) if e.kind == ObjectKind.OBJECT]
         similar: list[str] = []
-        if not candidates and noun_words:
+        if not candidates and noun_words and _one_noun_phrase(" ".join(noun_words)):
             candidates, similar = self._by_meaning(" ".join(noun_words), kinds)
         if colors:
             wanted = {("gray" if c == "grey" else c) for c in colors}
@@ -299,7 +312,7 @@ class Grounder:
         category = CATEGORIES.get(noun_singular)
         if category:
             return [e.id for e in self._of_kinds(kinds) if any(singular(n.split()[-1]) in category for n in e.names)]
-        if " " in noun and self.use_embeddings:
+        if " " in noun and self.use_embeddings and _one_noun_phrase(noun):
             # "bedside table" is a nightstand before it is any table
             by_meaning, _ = self._by_meaning(noun, kinds, STRONG_SYNONYM)
             if by_meaning:

@@ -71,7 +71,9 @@ COUNTS = {"two": 2, "three": 3, "four": 4, **{str(n): n for n in range(2, 10)}}
 DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an"})
 WANTED_ON = re.compile(
     rf"^(?P<obj>{NOUN_START} .+?) (?:i|we) (?:need|want|would like|would love)(?: to have| to see)? "
-    r"(?:put |placed |moved |taken |brought )?(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$"
+    r"(?:put |placed |moved |taken |brought )?(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$|"
+    rf"^(?P<obj2>{NOUN_START} .+?) (?P<prep2>on top of|onto|on|into|inside|in) (?P<dest2>{NOUN_START} .+?) "
+    r"(?:is what )?(?:i|we) (?:need|want|would like|would love)$"
 )
 DECLARATIVE = re.compile(
     r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go|"
@@ -444,7 +446,11 @@ class OfflineParser:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := PLACE_THEN_GOES.match(text):
             text = f"put {match['obj'] or match['obj2']} {match['prep']} {match['dest']}"
-        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or WANTED_ON.match(text):
+        elif match := WANTED_ON.match(text):  # "the bowl I'd like on the table", "the bowl on the table I'd like"
+            said_first = match["obj"] is not None
+            obj, prep, dest = match.group(*(("obj", "prep", "dest") if said_first else ("obj2", "prep2", "dest2")))
+            text = f"put {obj} {prep} {dest}"
+        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
         elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"

@@ -467,3 +467,16 @@ def test_an_object_seen_gone_from_its_spot_is_searched_for_before_the_replan(kit
     assert result.success, result.message
     assert [skill for skill, _ in calls] == ["GOTO", "PICK", "FIND", "PICK", "GOTO", "PLACE"]  # FIND ends beside it
     assert calls[2] == ("FIND", {"object": "red_cup"})
+
+
+def test_a_misread_clause_is_not_matched_by_meaning(kitchen: SceneGraph) -> None:
+    """The embeddings match a name ("bedside table"), never several words that hold a determiner or
+    a verb: a misread clause gets no thing, not the nearest one by meaning."""
+    from planning.grounding import Embedder, Grounder
+
+    if not Embedder.available():
+        pytest.skip("the embedding model is not installed")
+    grounder = Grounder(kitchen, use_embeddings=True)
+    assert grounder.resolve("the dining table the plate goes").candidates == []
+    assert grounder.resolve("the counter is where").candidates == []
+    assert grounder.resolve("the dining table").candidates == ["dining_table"]
