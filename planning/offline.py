@@ -181,7 +181,9 @@ REFERENCE_KINDS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)
 
 QUESTION_TAIL = (
     r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at|hiding|sitting|lying|"
-    r"these days|at the moment|currently|then|exactly|get to|got|wander off to|disappear to|vanish to|go to)$"
+    r"these days|at the moment|currently|then|exactly|get to|got|wander off to|disappear to|vanish to|go to|"
+    r"been put|been left|been moved|been taken|been placed|been|ended up|end up|do you know|any idea|"
+    r"can you tell me|could you tell me|do you remember|do you reckon|do you think|today|tonight|again)$"
 )
 QUESTION = re.compile(
     r"^(?:where|what|which|is there|are there|is anything|is something|are any|has anything|has something|"
@@ -617,7 +619,10 @@ class OfflineParser:
             text,
         )
         if match:
-            resolution = grounder.resolve(match["x"], SURFACES)
+            surface = match["x"]
+            while (trimmed := re.sub(QUESTION_TAIL, "", surface)) != surface:
+                surface = trimmed  # "what's on the sideboard these days"
+            resolution = grounder.resolve(surface, SURFACES)
             if len(resolution.candidates) == 1:
                 place = resolution.candidates[0]
                 predicate = Predicate.ON if graph.objects[place].kind == ObjectKind.FURNITURE else Predicate.IN
