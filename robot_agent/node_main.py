@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import traceback
 from collections.abc import Callable
 from types import FrameType
 
@@ -11,6 +12,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from robot_agent.parameter_guard import guard_parameter_services
 from robot_agent.ros_wait import spin_once
 
 SPIN_PERIOD_S = 0.25  # how often the main thread returns to Python to notice Ctrl-C
@@ -27,22 +29,39 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
     SIGINT and SIGTERM raise KeyboardInterrupt here, and the executor, the node and the context
     go down in that order. ``threads``: the executor's threads (default: one per CPU); a node
     whose callbacks block for long (action goals) needs more than it runs at once.
+
+    A callback that raises does not end the node: the error is logged with its traceback and the
+    node goes on serving its other callbacks (one malformed request must not stop a robot). The
+    set-parameters services answer requests rclpy cannot read with a failed result
+    (robot_agent/parameter_guard.py).
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     node: Node | None = None
     executor = MultiThreadedExecutor(num_threads=threads)
+    logger = rclpy.logging.get_logger("robot_agent")
     try:
-        node = make_node()
+        try:
+            node = make_node()
+        except ExternalShutdownException:
+            raise
+        except Exception as error:  # noqa: BLE001  # a node that cannot start says why and exits 1
+            logger.fatal(f"{type(error).__name__}: {error}")
+            return 1
+        guard_parameter_services(node)
         executor.add_node(node)
         while rclpy.ok():
-            spin_once(executor, SPIN_PERIOD_S)
+            try:
+                spin_once(executor, SPIN_PERIOD_S)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                raise
+            except Exception:  # noqa: BLE001  # a failing callback is logged (at most once a second); the node goes on
+                node.get_logger().error(
+                    f"a callback failed; the node goes on:\n{traceback.format_exc()}", throttle_duration_sec=1.0
+                )
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception as error:  # noqa: BLE001  # a node that cannot start says why and exits 1
-        rclpy.logging.get_logger("robot_agent").fatal(f"{type(error).__name__}: {error}")
-        return 1
     finally:
         # A second Ctrl-C (a terminal or `ros2 launch` signals the whole process group) must not
         # cut the clean-up short.
