@@ -127,7 +127,8 @@ PLACE = re.compile(
 )
 FETCH = re.compile(
     r"^(?:(?:bring|give|hand|get|fetch|pass)\s+me\s+(?P<a>.+)|(?:pick\s+up|pick|grab|take|get|fetch|lift|hold|collect|"
-    r"retrieve|grasp|bring)\s+(?P<b>.+?)(?:\s+up)?(?:\s+(?:to me|here|over here|for me))?)$"
+    r"retrieve|grasp|bring)\s+(?P<b>(?!(?:on|up|tight|still|off|back)$).+?)(?:\s+up)?"
+    r"(?:\s+(?:to me|here|over here|for me))?)$"
 )
 GO = re.compile(
     r"^(?:go|drive|navigate|head|move|walk|come|travel|proceed|return|get|roll)\s+(?:back\s+)?(?:over\s+)?"
@@ -275,13 +276,15 @@ class OfflineParser:
             answered = self._answer(text, pending, grounder)
             if answered is not None:
                 return answered
-        asked = ASK_ABOUT.sub("", plain_clause(text))
-        if QUESTION.match(asked) and len(_stages(raw)) == 1:
-            return self._question(unquote(asked, quotes), grounder)
+        said = [part for part in _stages(raw) if not _only_context(part)]  # "my memory is not what it was. where ...?"
+        if len(said) == 1:
+            asked = ASK_ABOUT.sub("", plain_clause(normalize(said[0])))
+            if QUESTION.match(asked):
+                return self._question(unquote(asked, quotes), grounder)
         stages: list[list[Clause]] = []
         carry = _Carry()
         for part in _stages(raw):
-            clauses = self._part_clauses(part, quotes, bool(stages), carry, grounder.vocabulary)
+            clauses = self._part_clauses(part, quotes, bool(stages), carry, grounder)
             if clauses is None:
                 return self._unread(part, quotes, grounder)
             stages += [[c] for c in clauses]
@@ -320,7 +323,7 @@ class OfflineParser:
         return self._not_understood(text, quotes)
 
     def _part_clauses(
-        self, part: str, quotes: list[str], after_stages: bool, carry: _Carry, vocabulary: frozenset[str]
+        self, part: str, quotes: list[str], after_stages: bool, carry: _Carry, grounder: Grounder
     ) -> list[Clause] | None:
         """The clauses of one stage's text, None when a piece is an instruction I cannot read.
 
@@ -356,9 +359,8 @@ class OfflineParser:
             if clause is None and clauses and clauses[-1].intent == "wait" and BARE_WAIT.match(plain_clause(piece)):
                 continue  # "for ten seconds, just wait": the wait was said already
             if clause is None and is_context(piece):
-                subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece) or REMARK_THING.search(piece)
-                if subject and carry.topic is None:
-                    carry.soft_topic = subject["np"]  # "the mug on the nightstand needs washing, take it ..."
+                if carry.topic is None:  # "the mug on the nightstand needs washing, take it ..."
+                    carry.soft_topic = _remark_topic(piece, grounder) or carry.soft_topic
                 named_places = REMARK_PLACE.findall(piece)
                 if named_places:  # "I've spilt juice on the table, bring the sponge there"
                     carry.soft_place = named_places[-1]
@@ -399,7 +401,7 @@ class OfflineParser:
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
-                if (_noun_phrase(piece) or _only_names(piece, vocabulary)) and carry.topic is None:
+                if (_noun_phrase(piece) or _only_names(piece, grounder.vocabulary)) and carry.topic is None:
                     carry.topic = piece  # a fronted object, for the next clause's "it"; "orange juice, please"
                     continue
                 whole = _by_what_it_holds(plain_clause(" ".join(pieces)), quotes)  # "for ten seconds, just wait"
@@ -418,6 +420,8 @@ class OfflineParser:
                         clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds, plural=plural)
                         carry.topic = carry.soft_topic = None
                         break
+            if carry.topic is not None and any(normalize(s.phrase) == normalize(carry.topic) for s in clause.slots):
+                carry.topic = None  # "the cereal box, sorry, the cereal box needs to go ...": said again, used
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
         return clauses
@@ -773,6 +777,22 @@ def _each_thing(slot: Slot, grounder: Grounder) -> list[Slot]:
     if len(found) < 2 or (wanted is not None and len(found) != wanted):
         return [replace(slot, phrase=phrase)] if quantity is not None else [slot]
     return [Slot(phrase, slot.kinds, resolved=c) for c in found]
+
+
+def _remark_topic(piece: str, grounder: Grounder) -> str | None:
+    """What a later "it" may mean after a remark: the first thing it names that is here ("my daughter
+    got that yellow ball ..." -> that yellow ball), else its subject ("I lost my keys": searched for)."""
+    subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
+    named = ([subject["np"]] if subject else []) + [m["np"] for m in REMARK_THING.finditer(piece)]
+    here = next((np for np in named if grounder.resolve(np, OBJECTS).candidates), None)
+    return here or (named[0] if named else None)
+
+
+def _only_context(part: str) -> bool:
+    """Whether every piece of a stage's text only gives context ("I've lost track since we moved in,
+    it's all a blur")."""
+    pieces = [normalize(p) for p in _clauses(part)]
+    return all(is_context(p) and not QUESTION.match(ASK_ABOUT.sub("", plain_clause(p))) for p in pieces if p)
 
 
 def _only_names(text: str, vocabulary: frozenset[str]) -> bool:

@@ -70,7 +70,7 @@ POLITENESS = re.compile(
     r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[.!?;]|$))|"
     r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
-    r"for me|possibly|perhaps|maybe|real quick|quickly|right now|now|as soon as you can|asap|"
+    r"for me|possibly|perhaps|maybe|real quick|quickly|right now|(?<!from )now(?! on\b)|as soon as you can|asap|"
     r"(?:as )?(?:quick|fast|soon|quickly) as you (?:can|could)|(?:as )?(?:quick|fast|soon) as possible|on the double|"
     r"chop chop|pronto|in a jiffy|(?:that |it )?would be (?:really |so |just )?(?:great|nice|lovely|perfect|ideal|good|"
     r"brilliant|amazing|awesome|wonderful|fab|fantastic|super|helpful|handy))\b"
@@ -86,6 +86,8 @@ OPENERS = (
     "do me a favou?r", "do me a favou?r and", "be a dear and", "be a star and", "would you be a dear",
     "would you be a dear and", "be a love and",
     "if that is (?:ok|okay|alright|all right|fine)", "ugh", "phew", "wow", "gosh", "oops", "hmm+", "aw+",
+    "forgive me", "sorry to bother you", "sorry to trouble you", "i am sorry", "my apologies", "no wait",
+    "i mean", "or rather", "scratch that", "haha", "lol", "dude", "bro", "from now on",
 )  # fmt: skip
 OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest first: "hi there" before "hi"
 OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
@@ -148,6 +150,12 @@ WANT = re.compile(
     r"can i (?:have|get|borrow)|could i (?:have|get|borrow)|may i (?:have|get|borrow)|i would appreciate|"
     r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
     r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+)$"
+)
+# Where a thing is wanted: "I want the purple box to live on the side table".
+WANT_PLACED = re.compile(
+    rf"^(?:i|we) (?:really )?(?:want|need|would like|would love|would prefer) (?P<x>{NOUN_START} .+?) to "
+    r"(?:live|be|go|stay|sit|end up|be kept|be put|be placed|stand) "
+    r"(?P<place>(?:on top of|onto|on|into|inside|in|at|next to|beside) .+)$"
 )
 # What is wanted said first: "the lemon I want", "the lemon is what I need".
 WANTED_FIRST = re.compile(
@@ -327,6 +335,12 @@ CONTEXT = re.compile(
     r"tonight|tomorrow|morning|evening|party|guests|meeting|work|school|kids|baby|visitors)|"
     r"(?:dinner|lunch|breakfast|supper|food|tea|coffee|it|everything) (?:is )?(?:ready|done|served|over|finished)|"
     r"i|i am|i have|i was|i will|i just|i think|i feel|i guess|my|we|we are|our|it is|it was|there is|"
+    r"(?:she|he|they|everyone|everybody|nobody|someone|somebody) (?:\w+ )?(?:is|are|was|were|wants|want|needs|need|"
+    r"has|have|had|got|likes|loves|said|says|will|would|can|could|keeps|kept|left|went|came|moved|put|took)|"
+    # a story's time or a lead-in: "back when the office opened ...", "here is what I need:"
+    r"back when|back in|when we|when i|once upon|last (?:week|month|year|night|time)|yesterday|earlier today|"
+    r"this morning|the other day|a while ago|years ago|from now on|here is (?:what|the thing|the deal)|"
+    r"this is what|the thing is|long story short|"
     r"(?:need|want|fancy|could use|could do with) (?:some|a|an|more|something)|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
     # small talk before a request: "rough night", "quick one", "long day", "one more thing"
@@ -337,6 +351,10 @@ CONTEXT = re.compile(
     r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
     r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you))\b"
+)
+# A pause in the middle of a request: "the cereal box, sorry, hang on, the cereal box needs to go ...".
+PAUSE = re.compile(
+    r"^(?:hang on|hold on|wait|one sec(?:ond)?|just a sec(?:ond)?|no wait|wait a (?:sec|second|moment))$"
 )
 INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
 
@@ -421,7 +439,9 @@ def plain_clause(clause: str) -> str:
                 text = verb + text[match.end() :]
         text = ASKING.sub("", text).strip()
         text = ANY_ASKING.sub("", text, count=1).strip()
-        if match := WANT.match(text) or WANTED_FIRST.match(text):
+        if match := WANT_PLACED.match(text):  # "I want the box to live on the side table"
+            text = f"put {match['x']} {match['place']}"
+        elif match := WANT.match(text) or WANTED_FIRST.match(text):
             text = f"bring me {match['x']}"
         if match := FRONTED_PLACE.match(text):  # "on the table you should put the plate"
             text = f"{match['verb']} {match['x']} {match['place']}"
@@ -438,6 +458,8 @@ def plain_clause(clause: str) -> str:
     first, _, rest = text.partition(" ")
     if first in PAST_TENSE:  # "it would help if you brought the pillow"
         text = f"{PAST_TENSE[first]} {rest}".strip()
+    elif first.endswith("ing") and (verb := base_verb(first)) in SKILL_VERBS:
+        text = f"{verb} {rest}".strip()  # "bringing the mug to desk b would be great"
     text = _correct_verb(text)
     for pattern, replacement in IDIOMS:
         changed = pattern.sub(replacement, text, count=1)
@@ -449,10 +471,12 @@ def plain_clause(clause: str) -> str:
 
 def is_context(clause: str) -> bool:
     """Whether a clause only gives context (a need, a reason, an address), not an instruction."""
-    text = clause.strip()
-    if not text or INTERJECTION.match(text):
+    text = re.sub(r"^(?:(?:and|but|so|also|plus|or)\s+)+", "", clause.strip())  # "..., and my call starts soon"
+    if not text or INTERJECTION.match(text) or PAUSE.match(text):
         return True
     first = text.split()[0]
+    if first.endswith("ing") and len(first) > 5 and base_verb(first) is None and first not in SKILL_VERBS:
+        return True  # "typing fast between meetings", "running late": what the speaker is doing
     return bool(CONTEXT.match(text)) and first not in SKILL_VERBS
 
 

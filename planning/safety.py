@@ -22,7 +22,9 @@ _ELECTRONICS = (
 _LIQUID = r"(?:water|coffee|tea|juice|liquid|soda|milk|wine|drink|it)"
 
 # (pattern, reason kind, sentence). Matched on the normalised command (lower case, single spaces).
-RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+# A doing and a person or a body, within two neighbouring comma clauses ("drop the stapler, on the
+# baby"): "drop off the paper, then go to desk b, I'll meet you there" drops nothing on anyone.
+CLAUSE_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     (re.compile(pattern), kind, sentence)
     for pattern, kind, sentence in (
         (
@@ -38,6 +40,22 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "I will not do anything that could hurt a person or an animal.",
         ),
         (
+            # Onto or over someone's body: "drop the book on my foot", "run over the cat's tail".
+            r"\b(?:drop|throw|toss|run|drive|roll|slam|smash|bang|step|stamp|stomp|push|ram|pour|spill|dump|put|place|"
+            r"press|hold)\b.*\b(?:over|onto|on|against|at|into|across)\s+(?:my|his|her|their|your|our|someone'?s?|"
+            r"somebody'?s?|(?:the )?(?:baby|dog|cat|pet|kid|child|puppy|kitten)(?:'s)?|[a-z]+'s)\s+"
+            r"(?:foot|feet|toes?|fingers?|head|face|legs?|eyes?|"
+            r"tail|paws?|mouth|nose|neck|throat|ears?)\b",
+            "unsafe",
+            "I will not do anything that could hurt a person or an animal.",
+        ),
+    )
+)
+# Checked on each clause and on the whole sentence.
+RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), kind, sentence)
+    for pattern, kind, sentence in (
+        (
             # Striking is never a skill, whoever or whatever is struck ("hit Sam with the box").
             r"\b(?:hit|punch|kick|slap|stab|smack|whack|beat up|bash|thump|poke|jab|prod|headbutt|elbow|bonk|"
             r"strangle|choke|attack|injure|wound|kill|murder|tackle|shoot|poison)\b"
@@ -47,16 +65,6 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             r"away|forward|aside|slowly|gently|carefully)\b)[a-z]+\b",
             "unsafe",
             "I will not strike, push or threaten anyone or anything.",
-        ),
-        (
-            # Onto or over someone's body: "drop the book on my foot", "run over the cat's tail".
-            r"\b(?:drop|throw|toss|run|drive|roll|slam|smash|bang|step|stamp|stomp|push|ram|pour|spill|dump|put|place|"
-            r"press|hold)\b.*\b(?:over|onto|on|against|at|into|across)\s+(?:my|his|her|their|your|our|someone'?s?|"
-            r"somebody'?s?|(?:the )?(?:baby|dog|cat|pet|kid|child|puppy|kitten)(?:'s)?|[a-z]+'s)\s+"
-            r"(?:foot|feet|toes?|fingers?|head|face|legs?|eyes?|"
-            r"tail|paws?|mouth|nose|neck|throat|ears?)\b",
-            "unsafe",
-            "I will not do anything that could hurt a person or an animal.",
         ),
         (
             # Damage on purpose: "smash the bottle", "break the plate", "throw the cup on the floor".
@@ -214,10 +222,10 @@ def refusal(text: str) -> Refusal | None:
     removed; each sentence is checked, except one that only tells of the speaker's own injury."""
     for sentence in re.split(r"[.;!?]+|\s[-–—]+\s", text):
         clauses = [" ".join(re.findall(r"[a-z0-9']+", c)) for c in sentence.split(",")]
-        words = " ".join(c for c in clauses if c and not REMARK.match(c))  # each comma clause a remark or not
-        if not words:
-            continue
-        for pattern, kind, reason in RULES:
-            if pattern.search(words):
-                return Refusal(kind, reason)
+        clauses = [c for c in clauses if c and not REMARK.match(c)]  # each comma clause a remark or not
+        pairs = [" ".join(clauses[i : i + 2]) for i in range(max(len(clauses) - 1, 1))]  # "drop it, on the baby"
+        for words, rules in [*((c, CLAUSE_RULES) for c in pairs), (" ".join(clauses), RULES)]:
+            for pattern, kind, reason in rules:
+                if pattern.search(words):
+                    return Refusal(kind, reason)
     return None
