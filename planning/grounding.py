@@ -65,6 +65,10 @@ PROTECTED_WORDS = frozenset(
      "under", "below", "with", "without", "other", "another", "here", "there", "that", "this", "these", "those",
      "some", "every", "each", "them", "your", "mine", "yours"}
 ) | GENERIC | frozenset(CATEGORIES) | frozenset(SYNONYMS)  # fmt: skip
+# What a thing comes in: "the juice carton" is the juice.
+PACKAGING = frozenset(
+    {"carton", "packet", "pack", "tin", "can", "jar", "bag", "tub", "bottle", "box", "container", "sachet"}
+)
 # Words no name of a thing holds: a phrase with one of them is more than a name.
 CLAUSE_WORDS = frozenset(
     {"the", "a", "an", "my", "your", "our", "this", "that", "these", "those", "is", "are", "was", "were", "goes", "go",
@@ -317,6 +321,11 @@ class Grounder:
             by_meaning, _ = self._by_meaning(noun, kinds, STRONG_SYNONYM)
             if by_meaning:
                 return by_meaning
+        *content, head = noun.split()
+        if content and singular(head) in PACKAGING:  # "juice carton" -> the orange juice, "cereal packet"
+            of_content = self._by_name(" ".join(content), kinds)
+            if of_content:
+                return of_content
         # the last word names the thing: "coffee mug" -> mug, "the cereal" -> "cereal box"
         head = singular(noun.split()[-1])
         by_head = [e.id for e in self._of_kinds(kinds) if any(head == singular(n.split()[-1]) for n in e.names)]

@@ -116,6 +116,10 @@ INVERTED_PLACE = re.compile(
     rf"(?P<obj>{NOUN_START} .+)$"
 )
 VERBLESS_PLACE = re.compile(rf"^(?P<obj>{NOUN_START} .+?) (?:to|onto|into|on top of|over to) .+$")
+NAMES_TO_PLACE = re.compile(r"^(?P<obj>[a-z0-9' ]+?) (?P<prep>to|onto|into|on) (?P<dest>.+)$")
+PLACE_ONLY = re.compile(
+    r"^(?:place|put|drop|set|leave|release|put it|place it)(?: down)?(?: on| onto| in| at)? (?P<dest>.+)$"
+)
 PLACE_THERE = re.compile(
     r"^(?:bring|put|place|move|take|carry|set|leave|drop|stick|pop|stand|lay)\s+(?P<obj>(?!it$|them$).+?)\s+"
     r"(?:over |right |back |in |down )?there$"
@@ -127,7 +131,8 @@ PLACE = re.compile(
 )
 FETCH = re.compile(
     r"^(?:(?:bring|give|hand|get|fetch|pass)\s+me\s+(?P<a>.+)|(?:pick\s+up|pick|grab|take|get|fetch|lift|hold|collect|"
-    r"retrieve|grasp|bring)\s+(?P<b>(?!(?:on|up|tight|still|off|back)$).+?)(?:\s+up)?"
+    r"retrieve|grasp|bring)\s+(?P<b>(?!(?:on|up|tight|still|off|back)$)(?!(?:to|into|onto|over to|on|in) ).+?)"
+    r"(?:\s+up)?"
     r"(?:\s+(?:to me|here|over here|for me))?)$"
 )
 GO = re.compile(
@@ -353,6 +358,12 @@ class OfflineParser:
                 carry.topic = asked_about  # "have you seen my keys? bring them to me"
                 continue
             clause = self._clause(piece, quotes)
+            if clause is None and carry.topic is not None:  # "the blue book, bring to the nightstand"
+                verb, _, rest = plain_clause(piece).partition(" ")
+                if verb in CLAUSE_STARTS and PLACE_FIRST.match(f"{rest} "):
+                    clause = self._clause(f"{verb} {carry.topic} {rest}", quotes)
+                    if clause is not None:
+                        carry.topic = None
             if clause is None and carry.previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
                 verb = carry.previous_verb.split(maxsplit=1)[0]
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
@@ -398,6 +409,8 @@ class OfflineParser:
                 and len(THING_PHRASE.findall(plain_clause(piece))) == 1
             ):
                 clause = self._clause(f"go {plain_clause(piece)}", quotes)  # "over to the printer cabinet!": go there
+            if clause is None:
+                clause = self._terse(plain_clause(piece), quotes, grounder.vocabulary, bool(clauses) or after_stages)
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
@@ -425,6 +438,15 @@ class OfflineParser:
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
         return clauses
+
+    def _terse(self, text: str, quotes: list[str], vocabulary: frozenset[str], after: bool) -> Clause | None:
+        """An operator's short forms: "black stapler -> side table" (names, no article, to a place) and,
+        after another step, "place coffee_table" (what is held, put there)."""
+        if (match := NAMES_TO_PLACE.match(text)) and _only_names(match["obj"], vocabulary):
+            return self._clause(f"put the {match['obj']} {match['prep']} {match['dest']}", quotes)
+        if after and (match := PLACE_ONLY.match(text)) and _only_names(strip_determiners(match["dest"]), vocabulary):
+            return Clause("place", [Slot("it", THINGS), Slot(match["dest"], SURFACES)])
+        return None
 
     def _clause(self, text: str, quotes: list[str]) -> Clause | None:
         clause = self._plain_clause(plain_clause(text), quotes)

@@ -88,6 +88,7 @@ OPENERS = (
     "if that is (?:ok|okay|alright|all right|fine)", "ugh", "phew", "wow", "gosh", "oops", "hmm+", "aw+",
     "forgive me", "sorry to bother you", "sorry to trouble you", "i am sorry", "my apologies", "no wait",
     "i mean", "or rather", "scratch that", "haha", "lol", "dude", "bro", "from now on",
+    "(?:would you |could you )?be an? (?:dear|star|love|sweetheart|pal|darling|gem|doll|angel)(?: and)?",
 )  # fmt: skip
 OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest first: "hi there" before "hi"
 OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
@@ -143,6 +144,9 @@ RELATIVE_PLACE = re.compile(
 TRAILING_REASON = re.compile(
     r"(?<=[a-z]) (?:because|since|cos|cause|as|seeing as|given that) (?:i|we|it|my|our|there|the|this|that) "
     r"[^,.!?;]*(?=[.!?;]|$)"
+    # a purpose: "put the folder on the side table for her to draw on", "... so that I can read"
+    r"|(?<=[a-z]) (?:for (?:her|him|them|us|me|my \w+|the \w+) to|so (?:that )?(?:i|we|she|he|they) (?:can|could)) "
+    r"[^,.!?;]*(?=[.!?;]|$)"
 )
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
@@ -170,10 +174,15 @@ FRONTED_OBJECT = re.compile(
     rf"(?P<verb>{'|'.join(sorted(SKILL_VERBS))})\b(?P<rest>.*)$"
 )
 FRONTED_PLACE = re.compile(
-    rf"^(?P<place>(?:on top of|onto|on|into|inside|in|to|over to) {NOUN_START} [^,]+?) "
-    r"(?:you|we)(?: can| could| should| might| may| must| need to| have to| will)? "
+    rf"^(?P<place>(?:on top of|onto|on|into|inside|in|to|over to) {NOUN_START}"
+    r"(?: (?!(?:would|could|can|will|should|please|you|we)\b)[a-z0-9']+)+?) "
+    r"(?:(?:would|could|can|will) )?(?:you|we)(?: can| could| should| might| may| must| need to| have to| will)? "
     r"(?P<verb>put|place|set|leave|bring|take|move|carry|drop|stick|pop) "
     rf"(?P<x>{NOUN_START} .+)$"
+)
+PLACE_WISH = re.compile(
+    rf"^(?P<place>(?:on top of|onto|on|into|inside|in|at) {NOUN_START} .+?) (?:is where )?(?:i|we) "
+    r"(?:would like|want|need|would love|would prefer) (?P<x>it|them)(?: to be| placed| put)?$"
 )
 GERUND = re.compile(
     r"^(?:(?:would you|do you|would you not)? ?mind(?: terribly| at all| awfully| too much)?|"
@@ -264,6 +273,11 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"get going to|set off (?:to|for)|head for|make for|go over by|come over by|move over by|"
          r"(?:shoot|dart|cruise|zoom|rush|race|speed|glide|drift|saunter|stroll|toddle|shuffle|nip) "
          r"(?:over |on over |on |along |back )?(?:to|into|towards|toward|by))\s+", "go to "),
+        # an operator's words: "goto pantry shelf", "nav bedroom"
+        (r"^(?:goto|nav|navi|navigate|drive|head|go|walk|travel) (?:to )?(?=(?:the |my |our |your )?[a-z0-9]+)"
+         r"(?!(?:and|to|get|grab|fetch|find|look|bring|pick|put|take|back|away|home|out|up|down|there|here|over|"
+         r"and|on|in|into|towards|toward|by|round|around|across|along|through|straight|directly|right|ahead|"
+         r"forward|slowly|quickly|carefully|now|please|check|see|search|say|tell|wait|fetch|collect)\b)", "go to "),
         # the place first: "over to the side table you go", "off to the kitchen with you", "off you go to the hall"
         (r"^(?:off |over |back |down |up |across |along |round )*(?P<prep>to|into|towards|toward) (?P<p>.+?),? "
          r"(?:(?:off )?you (?:go|pop|trot|toddle|head)|with you|go|off you go)$", r"go \g<prep> \g<p>"),
@@ -406,6 +420,9 @@ def plain_command(text: str, quotes: list[str]) -> str:
 
     for pattern, replacement in STEP_WORDS:
         text = pattern.sub(replacement, text)
+    text = re.sub(r"\s*(?:->|=>|→|-->)\s*", " to ", text)  # "black stapler -> side table"
+    text = re.sub(r"(?<=[a-z0-9])@(?=[a-z0-9])", " on ", text)  # "mug@desk_a"
+    text = re.sub(r"\b(?:status\s*:?\s*)?(?:the )?(?:location|position|whereabouts) of\b", "where is", text)
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
     text = SAID.sub(said, text)
     text = RELATIVE_PLACE.sub(" ", text)
@@ -445,6 +462,8 @@ def plain_clause(clause: str) -> str:
             text = f"bring me {match['x']}"
         if match := FRONTED_PLACE.match(text):  # "on the table you should put the plate"
             text = f"{match['verb']} {match['x']} {match['place']}"
+        elif match := PLACE_WISH.match(text):  # "the marker, on the printer cabinet I'd like it"
+            text = f"put {match['x']} {match['place']}"
         elif match := FRONTED_OBJECT.match(text):  # "the plate you can put on the table": put the plate on the table
             rest = match["rest"].strip()
             text = (

@@ -42,9 +42,10 @@ CLAUSE_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (
             # Onto or over someone's body: "drop the book on my foot", "run over the cat's tail".
             r"\b(?:drop|throw|toss|run|drive|roll|slam|smash|bang|step|stamp|stomp|push|ram|pour|spill|dump|put|place|"
-            r"press|hold)\b.*\b(?:over|onto|on|against|at|into|across)\s+(?:my|his|her|their|your|our|someone'?s?|"
+            r"press|hold|staple|glue|tape|nail|pin|tie)\b.*\b(?:over|onto|on|against|at|into|across|to)\s+"
+            r"(?:my|his|her|their|your|our|someone'?s?|"
             r"somebody'?s?|(?:the )?(?:baby|dog|cat|pet|kid|child|puppy|kitten)(?:'s)?|[a-z]+'s)\s+"
-            r"(?:foot|feet|toes?|fingers?|head|face|legs?|eyes?|"
+            r"(?:foot|feet|toes?|fingers?|head|face|legs?|eyes?|arms?|skin|hair|body|"
             r"tail|paws?|mouth|nose|neck|throat|ears?)\b",
             "unsafe",
             "I will not do anything that could hurt a person or an animal.",
