@@ -117,6 +117,8 @@ INVERTED_PLACE = re.compile(
 )
 VERBLESS_PLACE = re.compile(rf"^(?P<obj>{NOUN_START} .+?) (?:to|onto|into|on top of|over to) .+$")
 NAMES_TO_PLACE = re.compile(r"^(?P<obj>[a-z0-9' ]+?) (?P<prep>to|onto|into|on) (?P<dest>.+)$")
+TWO_NAMES = re.compile(r"^(?:place|put|move|set|bring|take|carry|deliver)? ?(?P<names>[a-z0-9' ]+)$")
+GIVE_ME = re.compile(r"^(?:give|hand|pass|bring) (?:it )?(?:to )?me(?: it)?$")
 PLACE_ONLY = re.compile(
     r"^(?:place|put|drop|set|leave|release|put it|place it)(?: down)?(?: on| onto| in| at)? (?P<dest>.+)$"
 )
@@ -302,7 +304,7 @@ class OfflineParser:
         if not stages:
             return Interpretation(Outcome.INVALID, "The command has no instruction I can follow.", backend=self.name)
         _link_pronouns(stages)
-        return self._ground(stages, grounder)
+        return self._ground(_without_repeats(stages), grounder)
 
     # --- parsing -------------------------------------------------------------------------------
 
@@ -358,12 +360,17 @@ class OfflineParser:
                 carry.topic = asked_about  # "have you seen my keys? bring them to me"
                 continue
             clause = self._clause(piece, quotes)
-            if clause is None and carry.topic is not None:  # "the blue book, bring to the nightstand"
+            if clause is None and (carry.topic is not None or clauses):  # "the blue book, bring to the nightstand"
                 verb, _, rest = plain_clause(piece).partition(" ")
                 if verb in CLAUSE_STARTS and PLACE_FIRST.match(f"{rest} "):
-                    clause = self._clause(f"{verb} {carry.topic} {rest}", quotes)
+                    thing = carry.topic or "it"  # "take the lemon and put on the counter": the lemon
+                    clause = self._clause(f"{verb} {thing} {rest}", quotes)
                     if clause is not None:
                         carry.topic = None
+            if clause is None:
+                clause = self._terse(
+                    plain_clause(piece), quotes, grounder, bool(clauses) or after_stages, len(pieces) == 1
+                )
             if clause is None and carry.previous_verb and re.match(r"^(?:to|into|on|onto|at)\b", piece):
                 verb = carry.previous_verb.split(maxsplit=1)[0]
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
@@ -409,8 +416,6 @@ class OfflineParser:
                 and len(THING_PHRASE.findall(plain_clause(piece))) == 1
             ):
                 clause = self._clause(f"go {plain_clause(piece)}", quotes)  # "over to the printer cabinet!": go there
-            if clause is None:
-                clause = self._terse(plain_clause(piece), quotes, grounder.vocabulary, bool(clauses) or after_stages)
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
@@ -439,13 +444,29 @@ class OfflineParser:
             clauses.append(clause)
         return clauses
 
-    def _terse(self, text: str, quotes: list[str], vocabulary: frozenset[str], after: bool) -> Clause | None:
-        """An operator's short forms: "black stapler -> side table" (names, no article, to a place) and,
-        after another step, "place coffee_table" (what is held, put there)."""
-        if (match := NAMES_TO_PLACE.match(text)) and _only_names(match["obj"], vocabulary):
+    def _terse(self, text: str, quotes: list[str], grounder: Grounder, after: bool, alone: bool) -> Clause | None:
+        """Short forms: "black stapler -> side table" (names, no article, to a place); "place red_cup
+        dining_table" and "red_cup: dining_table" (two names, where one split of the words names one
+        object and one place); after another step, "place coffee_table" (what is held, put there) and
+        "give me" (what was taken). Names without articles only where they are all a stage says.
+        """
+        vocabulary = grounder.vocabulary
+        if alone and (match := NAMES_TO_PLACE.match(text)) and _only_names(match["obj"], vocabulary):
             return self._clause(f"put the {match['obj']} {match['prep']} {match['dest']}", quotes)
+        if alone and (match := TWO_NAMES.match(text)) and _only_names(match["names"], vocabulary):
+            words = match["names"].split()
+            splits = [
+                (" ".join(words[:i]), " ".join(words[i:]))
+                for i in range(1, len(words))
+                if len(grounder.resolve(" ".join(words[:i]), OBJECTS).candidates) == 1
+                and len(grounder.resolve(" ".join(words[i:]), SURFACES).candidates) == 1
+            ]
+            if len(splits) == 1:
+                return Clause("place", [Slot(splits[0][0], THINGS), Slot(splits[0][1], SURFACES)])
         if after and (match := PLACE_ONLY.match(text)) and _only_names(strip_determiners(match["dest"]), vocabulary):
             return Clause("place", [Slot("it", THINGS), Slot(match["dest"], SURFACES)])
+        if after and GIVE_ME.match(text):
+            return Clause("fetch", [Slot("it", THINGS)])
         return None
 
     def _clause(self, text: str, quotes: list[str]) -> Clause | None:
@@ -677,6 +698,21 @@ class OfflineParser:
             for c, d in zip(resolution.candidates, described, strict=True)
         ]
         return Interpretation(Outcome.ANSWER, " ".join(sentences), candidates=resolution.candidates, backend=self.name)
+
+
+def _without_repeats(stages: list[list[Clause]]) -> list[list[Clause]]:
+    """The stages without a fetch that repeats the one before it ("take the lemon and give it to me")."""
+    kept: list[list[Clause]] = []
+    for stage in stages:
+        previous = kept[-1] if kept else []
+        repeat = (
+            len(stage) == len(previous) == 1
+            and stage[0].intent == previous[0].intent == "fetch"
+            and stage[0].slots[0] is previous[0].slots[0]
+        )
+        if not repeat:
+            kept.append(stage)
+    return kept
 
 
 def _link_pronouns(stages: list[list[Clause]]) -> None:

@@ -58,6 +58,9 @@ CONTRACTIONS = (
      r"too|so|very|really|getting|coming|going|not|still|always|never|almost|nearly|all)\b)", r"\1 is "),
     (r"\b(\w+)'s\b", r"\1"),
     (r"\bgimme\b", "give me"), (r"\bd'you\b", "do you"), (r"\bu\b", "you"), (r"\bur\b", "your"),
+    (r"\b(?:da|teh|tha|thee|hte)\b", "the"), (r"(?<=[a-z]) 2 (?=(?:the|my|your|our|me)\b)", " to "),
+    (r"\brn\b", "right now"), (r"\bplox\b", "please"), (r"\bty\b", "thank you"),
+    (r"\s*,?\s*\b(?:yes|ok|okay|right|yeah|no|yah|alright)\s*\?", "."),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
@@ -190,13 +193,15 @@ GERUND = re.compile(
     r"first by|then by|i would appreciate you|i would appreciate)\s+(?P<verb>[a-z]+ing)\b"
 )
 ASKING = re.compile(
-    r"^(?:can|could|would|will) you (?:please )?(?:go and |just )?|^(?:any chance|is there any chance) "
+    r"^(?:can|could|would|will) you (?:please )?(?:to )?(?:go and |just )?|^(?:any chance|is there any chance) "
     r"(?:you could|you can|you might|of you) |^(?:i was wondering|i am wondering|i wonder)(?: if| whether)?"
     r"(?: you)?(?: could| can| would| might)? |^(?:would you be|be) so kind as to |"
     rf"^(?:go|come) (?:and )?(?=(?:{'|'.join(sorted(SKILL_VERBS - {'go', 'come'}))})\b)|"
     r"^(?:i want|i need|i would like) you to |"
     r"^(?:do|go) me a favou?r and |^(?:be a dear|be a star) and |^(?:you should|you could|you can|you must) |"
     r"^(?:help me|let us) |^(?:do you think you could|is it possible (?:for you )?to|are you able to) |"
+    r"^is (?:it )?possible (?:that |for you to |to )?(?:you )?(?:can |could |would )?|"
+    rf"^you (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)|"
     r"^(?:would|will|is) it be possible (?:for you )?to |^(?:would|will) it be (?:ok|okay|alright) (?:for you )?to |"
     r"^i would (?:appreciate|love|like) it(?: if)?(?: you)?(?: could| would| can)? |"
     r"^(?:could|can|may|might) i ask you to |^(?:would you )?be a (?:dear|star|love|sweetheart|pal) and |"
@@ -420,6 +425,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
 
     for pattern, replacement in STEP_WORDS:
         text = pattern.sub(replacement, text)
+    text = re.sub(r"\b([a-z_]+)\(([^()]*)\)", lambda m: f"{m[1]} {m[2].replace(',', ' ')}", text)  # "place(a, b)"
     text = re.sub(r"\s*(?:->|=>|→|-->)\s*", " to ", text)  # "black stapler -> side table"
     text = re.sub(r"(?<=[a-z0-9])@(?=[a-z0-9])", " on ", text)  # "mug@desk_a"
     text = re.sub(r"\b(?:status\s*:?\s*)?(?:the )?(?:location|position|whereabouts) of\b", "where is", text)
@@ -465,7 +471,7 @@ def plain_clause(clause: str) -> str:
         elif match := PLACE_WISH.match(text):  # "the marker, on the printer cabinet I'd like it"
             text = f"put {match['x']} {match['place']}"
         elif match := FRONTED_OBJECT.match(text):  # "the plate you can put on the table": put the plate on the table
-            rest = match["rest"].strip()
+            rest = re.sub(r"^(?:it|them)\b\s*", "", match["rest"].strip())  # "the lemon, you put it on the counter"
             text = (
                 f"{match['verb']} {rest} {match['x']}"
                 if rest in ("at", "for", "up", "after")
