@@ -60,7 +60,7 @@ CONTRACTIONS = (
     (r"\bgimme\b", "give me"), (r"\bd'you\b", "do you"), (r"\bu\b", "you"), (r"\bur\b", "your"),
     (r"\b(?:da|teh|tha|thee|hte)\b", "the"), (r"(?<=[a-z]) 2 (?=(?:the|my|your|our|me)\b)", " to "),
     (r"\brn\b", "right now"), (r"\bplox\b", "please"), (r"\bty\b", "thank you"),
-    (r"\s*,?\s*\b(?:yes|ok|okay|right|yeah|no|yah|alright)\s*\?", "."),
+    (r"\s*,\s*(?:yes|ok|okay|right|yeah|no|yah|alright)\s*\?", "."),  # "..., yes?": a tag, not a question
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
