@@ -31,6 +31,11 @@ from robot_agent.tf_buffer import (
 
 # The QoS profiles of tf2_ros (tf2_ros/qos.hpp).
 TF_QOS = QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
+# This listener's /tf queue: short. A Python callback that falls behind a 50 Hz /tf (a busy CPU, the
+# GIL shared with perception's worker) drains a queue of 100 two seconds late, and every frame
+# newer than the newest transform is skipped; with 10 the backlog is 0.2 s and old ones drop (the
+# buffer interpolates across the gap).
+TF_LISTENER_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 TF_STATIC_LISTENER_QOS = QoSProfile(
     depth=100,
     history=HistoryPolicy.KEEP_LAST,
@@ -93,7 +98,7 @@ class TransformListener:
         self.buffer = TransformBuffer(cache_time_s)
         self._logger = node.get_logger()
         self._subscriptions = [
-            node.create_subscription(TFMessage, "/tf", lambda m: self._on_message(m, False), TF_QOS),
+            node.create_subscription(TFMessage, "/tf", lambda m: self._on_message(m, False), TF_LISTENER_QOS),
             node.create_subscription(
                 TFMessage, "/tf_static", lambda m: self._on_message(m, True), TF_STATIC_LISTENER_QOS
             ),

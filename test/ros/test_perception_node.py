@@ -19,7 +19,13 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from robot_agent import names
 from robot_agent.conversions import scene_graph_from_msg, seconds_to_duration, time_to_ns
-from robot_agent.ros_wait import wait_for_future, wait_for_message, wait_for_service, wait_for_subscribers
+from robot_agent.ros_wait import (
+    wait_for_future,
+    wait_for_message,
+    wait_for_service,
+    wait_for_subscribers,
+    wait_until,
+)
 from robot_agent.testing import NodeProcess
 from sim.scenario import load_scenario
 
@@ -199,9 +205,15 @@ def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ro
         def labels(graph: SceneGraph) -> set[str]:
             return {o.label for o in graph.objects if o.kind == 0}  # SceneObject.KIND_OBJECT
 
-        graph = wait_for_message(
-            ros_node, SceneGraph, names.SCENE_GRAPH_TOPIC, TIMEOUT_S, predicate=lambda g: "banana" in labels(g)
-        )
+        def graph_with(label: str) -> SceneGraph:
+            try:
+                return wait_for_message(
+                    ros_node, SceneGraph, names.SCENE_GRAPH_TOPIC, TIMEOUT_S, predicate=lambda g: label in labels(g)
+                )
+            except TimeoutError as error:
+                raise TimeoutError(f"{error}\nperception:\n{perception.output()[-3000:]}") from error
+
+        graph = graph_with("banana")
         assert labels(graph) == {"banana"}, perception.output()[-2000:]  # the cup in view is not wanted
         truth = scene_graph_from_msg(wait_for_message(ros_node, SceneGraph, "/sim/ground_truth", TIMEOUT_S))
         banana = next(o for o in scene_graph_from_msg(graph) if o.label == "banana")
@@ -211,9 +223,8 @@ def test_colour_detector_looks_only_for_what_the_planner_asks(tmp_path: Path, ro
         assert banana.source == "color" and banana.attributes["color"] == "yellow"
 
         queries.publish(String(data="banana, sponge"))  # the planner now wants the sponge too
-        graph = wait_for_message(
-            ros_node, SceneGraph, names.SCENE_GRAPH_TOPIC, TIMEOUT_S, predicate=lambda g: "sponge" in labels(g)
-        )
+        wait_until(lambda: "looking for: banana, sponge" in perception.output(), TIMEOUT_S, "the new queries heard")
+        graph = graph_with("sponge")
         assert labels(graph) == {"banana", "sponge"}
     finally:
         codes = (perception.stop(), sim.stop())  # stop both before judging either
