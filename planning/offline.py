@@ -1,24 +1,24 @@
 """The offline backend: a grounded semantic parser from commands to goal conditions, no model needed.
 
-Clauses ("..., then ...") become stages; each clause is matched to an intent (place, manipulate,
-fetch, go, find, look, say, wait, question); its noun phrases are grounded in the scene graph
-(grounding.py). A place-like command with a finer relation than on/in/to ("left of the bowl",
-"behind", "above the plate") or a manner ("slowly", "without touching the vase") is a manipulation:
-its phrase, with the things it names replaced by their ids, is MANIPULATE's instruction.
-Ambiguous references become a question whose answer completes the command; unknown ones an
-account of what is known.
+The command is first brought to plain imperatives (phrasing.py) and checked for refusals
+(safety.py). Its stages ("..., then ...") are split into clauses, each matched to an intent (place,
+manipulate, fetch, go, find, look, say, wait) with slots for its noun phrases (clauses.py); a finer
+placement or a manner is MANIPULATE's clause (manipulation_phrases.py), a question is answered from
+the scene (questions.py). Slots are grounded in the scene graph (grounding.py): ambiguous ones
+become a question whose answer completes the command, unknown ones an account of what is known.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from perception.scene_graph import ObjectKind, Predicate, SceneGraph
-from planning.goals import Condition, Goal
+from perception.scene_graph import ObjectKind, SceneGraph
+from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
+from planning.goals import Goal
 from planning.grounding import COLORS, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
+from planning.manipulation_phrases import MANNER_START, manipulation_clause
 from planning.phrasing import (
     ASK_ABOUT,
     CLAUSE_STARTS,
@@ -32,12 +32,9 @@ from planning.phrasing import (
     unquote,
     without_quotes,
 )
+from planning.questions import QUESTION, answer_question, unknown_reply
 from planning.safety import invalid_reason, refusal
 
-OBJECTS = (ObjectKind.OBJECT,)
-THINGS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)  # what to pick: objects first
-PLACES = (ObjectKind.FURNITURE, ObjectKind.ROOM, ObjectKind.OBJECT)
-SURFACES = (ObjectKind.FURNITURE, ObjectKind.ROOM)
 NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "few": 3, "couple": 2}
 ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1, "other": 1}
 
@@ -152,94 +149,6 @@ WAIT = re.compile(
     + "|".join(NUMBERS)
     + r")\s*(?P<unit>seconds?|secs?|s|minutes?|mins?|m)?$"
 )
-# Manipulation phrases (planning/value_maps/sources.py reads the same words into value maps).
-MANIPULATE_VERB = re.compile(
-    r"^(?:put|place|move|set|slide|shift|position|lay|stand|carry|bring|take|drop|leave|push)\s+(?P<rest>.+)$"
-)
-_SLOW_NEAR = (
-    r"(?:very\s+)?(?:slowly|carefully|gently|cautiously)\s+(?:(?:when|while)\s+(?:going\s+|moving\s+|passing\s+)?)?"
-    r"(?:near|around|past|close\s+to|by)"
-)
-_AVOID = (
-    r"without\s+(?:touching|hitting|bumping\s+into|knocking(?:\s+over|\s+into)?|disturbing|colliding\s+with|"
-    r"running\s+into)|(?:don't|dont|do\s+not|never)\s+(?:touch|hit|bump\s+into|knock(?:\s+over)?)|avoid(?:ing|s)?|"
-    r"(?:(?:stay|staying|keep|keeping|steer|steering|well)\s+)*(?:away\s+from|clear\s+of)"
-)
-_MANNER = (
-    r"(?:very\s+|extra\s+)?(?:slowly|carefully|gently|cautiously)|with\s+care|"
-    r"(?:(?:a\s+(?:little\s+)?bit|a\s+little|slightly)\s+)?(?:higher|lower)|top\s+down|from\s+above|"
-    r"from\s+the\s+side|sideways|without\s+letting\s+go|keep\s+holding(?:\s+it)?"
-)
-_FINE = (
-    r"(?:(?:to|on|at)\s+the\s+)?(?:left|right)(?:\s+hand)?(?:\s+side)?\s+of|in\s+front\s+of|behind|next\s+to|"
-    r"beside|alongside|near|close\s+to|(?:(?:directly|right|just)\s+)?(?:above|over)(?!\s+to\b)"
-)
-_BASIC = r"on\s+top\s+of|onto|on|into|inside|in|towards|toward|to"
-MANIPULATION_MARKER = re.compile(
-    rf"\b(?:(?P<slow_near>{_SLOW_NEAR})|(?P<avoid>{_AVOID})|(?P<manner>{_MANNER})|(?P<fine>{_FINE})|"
-    rf"(?P<basic>{_BASIC}))\b"
-)
-MANNER_START = re.compile(rf"^(?:{_SLOW_NEAR}|{_AVOID}|{_MANNER})\b")
-EVERYTHING = frozenset(
-    {"everything", "anything", "everything else", "all objects", "all other objects", "other objects", "obstacles",
-     "all obstacles", "the rest", "all the rest", "other things"}
-)  # fmt: skip
-PHRASE_FILLER = frozenset({"and", "or", "but", "then", "while", "so", "it", "with", "please", "now", "just"})
-REFERENCE_KINDS = (ObjectKind.OBJECT, ObjectKind.FURNITURE, ObjectKind.ROOM)
-
-QUESTION_TAIL = (
-    r"\s+(?:is|are|now|right now|at|located|kept|gone|go|got to|end up|is at|are at|hiding|sitting|lying|"
-    r"these days|at the moment|currently|then|exactly|get to|got|wander off to|disappear to|vanish to|go to|"
-    r"been put|been left|been moved|been taken|been placed|been|ended up|end up|do you know|any idea|"
-    r"can you tell me|could you tell me|do you remember|do you reckon|do you think|today|tonight|again)$"
-)
-QUESTION = re.compile(
-    r"^(?:where|what|which|is there|are there|is anything|is something|are any|has anything|has something|"
-    r"how many|do you see|can you see|do you know|have you seen|anything on|anything in)\b"
-)
-
-
-@dataclass
-class Slot:
-    """A noun phrase to ground, and the kinds of things it may name."""
-
-    phrase: str
-    kinds: tuple[ObjectKind, ...]
-    resolved: str | None = None
-    plural: bool = False  # "them both", "the cups": every thing it fits, where a clause can take several
-
-
-@dataclass
-class Clause:
-    """One intent with its slots; ``build`` turns resolved slots into conditions."""
-
-    intent: str  # place | manipulate | fetch | go | find | look | say | wait
-    slots: list[Slot] = field(default_factory=list)
-    value: str = ""  # said text or seconds; manipulate: the instruction with "{n}" for slot n's id
-    optional: bool = False  # a wish beside other requests ("I want a coffee, ..."): dropped if it names no object
-
-    def conditions(self, graph: SceneGraph) -> list[Condition]:
-        ids = [s.resolved or "" for s in self.slots]
-        if self.intent == "place":
-            *objects, destination = ids
-            kind = graph.objects[destination].kind
-            if kind == ObjectKind.ROOM:
-                return [Condition("in", (o, destination)) for o in objects]
-            return [Condition("on", (o, destination)) for o in objects]
-        if self.intent == "manipulate":
-            instruction = " ".join(self.value.format(*ids).split())
-            return [Condition("manipulated", (ids[0], ids[1], instruction))]
-        if self.intent == "fetch":
-            return [Condition("holding", (ids[0],))]
-        if self.intent == "go":
-            return [Condition("at", ("robot", ids[0]))]
-        if self.intent == "find":
-            return [Condition("found", (i,)) for i in ids]
-        if self.intent == "look":
-            return [Condition("looked_at", (i,)) for i in ids]
-        if self.intent == "say":
-            return [Condition("said", (self.value,))]
-        return [Condition("waited", (self.value,))]
 
 
 @dataclass
@@ -287,7 +196,7 @@ class OfflineParser:
         if len(said) == 1:
             asked = ASK_ABOUT.sub("", plain_clause(normalize(said[0])))
             if QUESTION.match(asked):
-                return self._question(unquote(asked, quotes), grounder)
+                return answer_question(unquote(asked, quotes), grounder, self.name)
         stages: list[list[Clause]] = []
         carry = _Carry()
         for part in _stages(raw):
@@ -324,7 +233,7 @@ class OfflineParser:
         for match in UNREAD_THING.finditer(plain):
             resolution = grounder.resolve(match.group(0), THINGS)
             if not resolution.candidates:
-                unknown = self._unknown(match.group(0), resolution.similar, grounder)
+                unknown = unknown_reply(match.group(0), resolution.similar, grounder, self.name)
                 unknown.unknown_object = strip_determiners(match.group(0))
                 return unknown
         return self._not_understood(text, quotes)
@@ -488,9 +397,9 @@ class OfflineParser:
             spoken = " ".join(re.findall(r"[a-z0-9']+", unquote(said, quotes)))
             return Clause("say", value=spoken) if spoken else None
         if match := FIND.match(text):
-            return Clause("find", [Slot(x, OBJECTS) for x in _split_objects(match["x"])])
+            return Clause("find", [Slot(x, OBJECTS) for x in split_objects(match["x"])])
         if match := LOOK.match(text):
-            return Clause("look", [Slot(x, PLACES) for x in _split_objects(match["x"])])
+            return Clause("look", [Slot(x, PLACES) for x in split_objects(match["x"])])
         if (match := FETCH.match(text)) and match["a"]:
             return Clause("fetch", [Slot(match["a"], THINGS)])
         if match := PLACE_THEN_GOES.match(text):
@@ -512,8 +421,8 @@ class OfflineParser:
         ):
             text = f"put {text}"  # "the banana to the kitchen table, please"
         if match := PLACE_THERE.match(text):  # "..., then put the bowl there too": the place said before
-            return Clause("place", [*(Slot(o, THINGS) for o in _split_objects(match["obj"])), Slot("there", SURFACES)])
-        if manipulation := _manipulation(text):
+            return Clause("place", [*(Slot(o, THINGS) for o in split_objects(match["obj"])), Slot("there", SURFACES)])
+        if manipulation := manipulation_clause(text):
             return manipulation
         if match := PLACE.match(text):
             destination = strip_determiners(match["dest"])
@@ -530,13 +439,13 @@ class OfflineParser:
                 "my hands",
             ):
                 return Clause("fetch", [Slot(match["obj"], THINGS)])
-            objects = _split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
+            objects = split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
         if match := GO.match(text):
             return Clause("go", [Slot(match["place"], PLACES)])
         if match := FETCH.match(text):
             phrase = match["a"] or match["b"]
-            objects = _split_objects(phrase)
+            objects = split_objects(phrase)
             if len(objects) > 1:
                 return None  # one hand: "pick up A and B" cannot end holding both
             return Clause("fetch", [Slot(phrase, THINGS)])
@@ -603,7 +512,7 @@ class OfflineParser:
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
-            unknown = self._unknown(slot.phrase, resolution.similar, grounder)
+            unknown = unknown_reply(slot.phrase, resolution.similar, grounder, self.name)
             if ObjectKind.OBJECT in slot.kinds:  # rooms and furniture come from the map; objects can be searched for
                 unknown.unknown_object = strip_determiners(normalize(slot.phrase))
             return unknown
@@ -612,18 +521,6 @@ class OfflineParser:
             Outcome.CLARIFY,
             grounder.which_question(candidates, head),
             candidates=list(candidates),
-            backend=self.name,
-        )
-
-    def _unknown(self, phrase: str, similar: Sequence[str], grounder: Grounder) -> Interpretation:
-        known = list(similar) or [e.id for e in grounder.entities if e.kind == ObjectKind.OBJECT][:6]
-        described = ", ".join(grounder.distinguishing_descriptions(known))
-        what = strip_determiners(normalize(phrase)) or phrase
-        intro = "Similar things I know" if similar else "What I know"
-        return Interpretation(
-            Outcome.UNKNOWN_OBJECT,
-            f"I do not know of any {what} here. {intro}: {described}.",
-            candidates=list(known),
             backend=self.name,
         )
 
@@ -644,60 +541,6 @@ class OfflineParser:
                         slot.resolved = chosen
                         return self._ground(stages, grounder)
         return None
-
-    def _question(self, text: str, grounder: Grounder) -> Interpretation:
-        graph = grounder.graph
-        match = re.match(r"^(?:which|what) room (?:is|are) (?P<x>.+?) in$", text)
-        if match:
-            resolution = grounder.resolve(match["x"], OBJECTS)
-            if len(resolution.candidates) == 1:
-                thing = resolution.candidates[0]
-                room = next(
-                    (r.object_id for r in graph.relations if r.subject_id == thing and r.predicate == Predicate.IN),
-                    None,
-                )
-                if room is not None:
-                    sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
-                    return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=self.name)
-        match = re.match(
-            r"^(?:what|which \w+|is there anything|is there something|are there any things?|anything|is anything|"
-            r"is something|are any things?|has anything|has something)(?: \w+){0,5}? "
-            r"(?:on top of|on|in|inside) (?P<x>.+)$",
-            text,
-        )
-        if match:
-            surface = match["x"]
-            while (trimmed := re.sub(QUESTION_TAIL, "", surface)) != surface:
-                surface = trimmed  # "what's on the sideboard these days"
-            resolution = grounder.resolve(surface, SURFACES)
-            if len(resolution.candidates) == 1:
-                place = resolution.candidates[0]
-                predicate = Predicate.ON if graph.objects[place].kind == ObjectKind.FURNITURE else Predicate.IN
-                things = [r.subject_id for r in graph.relations if r.predicate == predicate and r.object_id == place]
-                listed = ", ".join(f"the {grounder.name(t)}" for t in things)
-                label = graph.objects[place].label
-                sentence = f"On the {label}: {listed}." if things else f"I see nothing on the {label}."
-                return Interpretation(Outcome.ANSWER, sentence, candidates=things, backend=self.name)
-        phrase = re.sub(
-            r"^(?:where (?:is|are)|where's|is there|are there|do you see|can you see|do you know where|have you seen|"
-            r"how many|where (?:can|could|would|might|do|should) (?:i|we|you) (?:find|get|keep|put)|where did)\s+",
-            "",
-            text,
-        )
-        noun_phrase = re.search(r"\b(?:the|my|your|our|any|a|an) .+$", phrase)
-        if noun_phrase is not None:  # "where on earth did my phone go": the thing asked about
-            phrase = noun_phrase.group(0)
-        while (trimmed := re.sub(QUESTION_TAIL, "", phrase)) != phrase:
-            phrase = trimmed
-        resolution = grounder.resolve(phrase, OBJECTS)
-        if not resolution.candidates:
-            return replace(self._unknown(phrase, resolution.similar, grounder), outcome=Outcome.ANSWER)
-        described = grounder.distinguishing_descriptions(resolution.candidates)
-        sentences = [
-            _sentence(grounder.missing_note(c) if grounder.is_missing(c) else d)
-            for c, d in zip(resolution.candidates, described, strict=True)
-        ]
-        return Interpretation(Outcome.ANSWER, " ".join(sentences), candidates=resolution.candidates, backend=self.name)
 
 
 def _without_repeats(stages: list[list[Clause]]) -> list[list[Clause]]:
@@ -873,70 +716,12 @@ def _elided(previous: Clause, phrase: str) -> Clause | None:
     return None  # one hand: "pick up A, and B" cannot end holding both
 
 
-def _phrase(text: str) -> str:
-    words = text.split()
-    while words and words[-1] in PHRASE_FILLER:
-        words.pop()
-    while words and words[0] in PHRASE_FILLER:
-        words.pop(0)
-    return " ".join(words)
-
-
-def _manipulation(text: str) -> Clause | None:
-    """MANIPULATE's clause for "move X <relation> Y [manner] [without touching Z]", or None when the
-    command has no finer relation or manner than PLACE handles, or no place relative to a thing.
-
-    Slots: the object, the reference (the thing of the last relation), then what the phrase avoids or
-    slows near; the instruction is the phrase with each slot's words replaced by "{n}".
-    """
-    match = MANIPULATE_VERB.match(text)
-    if match is None:
-        return None
-    rest = match["rest"]
-    markers = list(MANIPULATION_MARKER.finditer(rest))
-    if not markers or markers[0].start() == 0 or not any(m["basic"] is None for m in markers):
-        return None
-    phrases = []
-    for index, marker in enumerate(markers):
-        end = markers[index + 1].start() if index + 1 < len(markers) else len(rest)
-        phrases.append(_phrase(rest[marker.end() : end]))
-    relations = [i for i, m in enumerate(markers) if phrases[i] and (m["fine"] or m["basic"]) is not None]
-    if not relations:
-        return None
-    slots = [Slot(rest[: markers[0].start()].strip(), THINGS), Slot(phrases[relations[-1]], REFERENCE_KINDS)]
-    pieces: list[str] = []
-    for index, marker in enumerate(markers):
-        pieces.append(marker.group(0))
-        phrase = phrases[index]
-        if not phrase:
-            continue
-        if marker["manner"] is not None:
-            pieces.append(phrase)  # words after "slowly": not a thing
-        elif index == relations[-1]:
-            pieces.append("{1}")
-        else:  # an earlier place, things to avoid or to slow down near: each a slot, "everything" stays words
-            named = []
-            for part in _split_objects(phrase) if index not in relations else [phrase]:
-                if strip_determiners(part) in EVERYTHING or part in EVERYTHING:
-                    named.append(part)
-                else:
-                    named.append(f"{{{len(slots)}}}")
-                    slots.append(Slot(part, REFERENCE_KINDS))
-            pieces.append(" and ".join(named))
-    return Clause("manipulate", slots, value=" ".join(pieces))
-
-
 def _stages(text: str) -> list[str]:
     return [part for part in STAGE_SPLIT.split(text) if part and part.strip()]
 
 
 def _clauses(text: str) -> list[str]:
     return [part for part in AND_VERB.split(text) if part.strip()]
-
-
-def _split_objects(phrase: str) -> list[str]:
-    parts = [p for p in re.split(r"\s*,\s*|\s+and\s+|\s+as well as\s+", phrase) if p.strip()]
-    return parts or [phrase]
 
 
 def _seconds(number: str, unit: str | None) -> str:
@@ -982,7 +767,3 @@ def _choose(text: str, candidates: list[str], grounder: Grounder) -> str | None:
     own = [t - set().union(*(o for j, o in enumerate(told) if j != i)) for i, t in enumerate(told)]
     narrowed = [c for c, words_of in zip(candidates, own, strict=True) if words_of & set(words)]
     return narrowed[0] if len(narrowed) == 1 else None
-
-
-def _sentence(text: str) -> str:
-    return f"{text[0].upper()}{text[1:]}." if text else text
