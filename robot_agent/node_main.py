@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from types import FrameType
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.impl.rcutils_logger import RcutilsLogger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from robot_agent.parameter_guard import guard_parameter_services
 from robot_agent.ros_wait import spin_once
+from robot_agent.stack_dump import print_stacks_on_signal
 
 SPIN_PERIOD_S = 0.25  # how often the main thread returns to Python to notice Ctrl-C
+CALLBACKS_STOP_S = 5.0  # after Ctrl-C, how long running callbacks get to end
+STUCK_EXIT_CODE = 3  # they did not: stacks printed, no clean-up
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -26,15 +35,23 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
     """Run one node until Ctrl-C, SIGTERM or shutdown; 1 when it cannot start (the reason is logged).
 
     rclpy's own signal handlers would shut the context down under running callbacks; instead
-    SIGINT and SIGTERM raise KeyboardInterrupt here, and the executor, the node and the context
-    go down in that order. ``threads``: the executor's threads (default: one per CPU); a node
-    whose callbacks block for long (action goals) needs more than it runs at once.
+    SIGINT and SIGTERM raise KeyboardInterrupt here, the node's ``begin_shutdown()`` (where it has
+    one) tells its long callbacks to end, and the executor, the node and the context go down in
+    that order. A callback still running CALLBACKS_STOP_S later is a bug: every thread's stack is
+    printed and the process exits STUCK_EXIT_CODE at once.
+
+    ``threads``: the executor's threads (default: one per CPU); a node whose callbacks block for
+    long (action goals) needs more than it runs at once.
 
     A callback that raises does not end the node: the error is logged with its traceback and the
     node goes on serving its other callbacks (one malformed request must not stop a robot). The
     set-parameters services answer requests rclpy cannot read with a failed result
     (robot_agent/parameter_guard.py).
+
+    SIGUSR1 prints every thread's Python stack to stderr and the node goes on: what a node that
+    does not answer or does not stop is doing (robot_agent/stack_dump.py).
     """
+    print_stacks_on_signal()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -67,8 +84,33 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
         # cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        executor.shutdown(timeout_sec=2.0)
+        _stop_callbacks(node, executor, logger)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _stop_callbacks(node: Node | None, executor: MultiThreadedExecutor, logger: RcutilsLogger) -> None:
+    """End the running callbacks within CALLBACKS_STOP_S, or print their stacks and exit 1 at once.
+
+    A node with long callbacks (an action goal, a task) has ``begin_shutdown()``: it tells them to
+    wind down without waiting. rclpy's own executor shutdown would wait for them forever.
+    """
+    begin_shutdown = getattr(node, "begin_shutdown", None)
+    if callable(begin_shutdown):
+        begin_shutdown()
+    executor.shutdown(timeout_sec=0.0, wait_for_threads=False)  # no new callbacks; idle threads end
+    deadline = time.monotonic() + CALLBACKS_STOP_S
+    for thread in threading.enumerate():  # the executor's threads, and any others that would hold the exit
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if stuck:
+        logger.error(
+            f"callbacks still running {CALLBACKS_STOP_S:g} s after the shutdown began ({', '.join(stuck)}): "
+            "every thread's stack follows; exiting without clean-up"
+        )
+        faulthandler.dump_traceback(all_threads=True)
+        sys.stderr.flush()
+        os._exit(STUCK_EXIT_CODE)

@@ -24,6 +24,7 @@ from typing import IO, TextIO
 import yaml
 
 from robot_agent.bringup import BringupError, BringupPlan, NodePlan
+from robot_agent.stack_dump import dump_stacks_then_kill
 
 STOP_GRACE_S = 10.0
 
@@ -143,8 +144,8 @@ class Supervisor:
             try:
                 managed.process.wait(grace_s)
             except subprocess.TimeoutExpired:
-                self.print(f"[runner] {managed.name} did not stop within {grace_s:.0f} s: killed")
-                os.killpg(managed.process.pid, signal.SIGKILL)
+                self.print(f"[runner] {managed.name} did not stop within {grace_s:.0f} s: its stacks, then killed")
+                dump_stacks_then_kill(managed.process, group=True)
                 managed.process.wait()
         return {m.name: (m.process.returncode if m.process is not None else None) for m in self.processes}
 

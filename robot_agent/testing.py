@@ -5,17 +5,19 @@ Used by test/ros and test/e2e; usable by anyone testing against robot_agent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rclpy.action import ActionClient
 from rclpy.action.client import ClientGoalHandle
@@ -26,6 +28,7 @@ from robot_agent import names
 from robot_agent.conversions import arguments_to_msg, seconds_to_duration
 from robot_agent.ros_env import require_loopback_discovery
 from robot_agent.ros_wait import BackgroundSpinner, wait_for_action_server, wait_for_future
+from robot_agent.stack_dump import STACK_DUMP_SIGNAL, STACK_DUMP_WAIT_S, dump_stacks_then_kill
 
 
 @contextmanager
@@ -63,7 +66,13 @@ def guard_rclpy_init() -> None:
 
 
 class NodeProcess:
-    """A Python module (``python -m module args``) or script (a path ending in .py) as its own process."""
+    """A Python module (``python -m module args``) or script (a path ending in .py) as its own process.
+
+    Every one started is kept in ``NodeProcess.started`` so that a failing test can show what its
+    nodes printed and were doing (``failure_report``).
+    """
+
+    started: ClassVar[list[NodeProcess]] = []
 
     def __init__(self, module: str, *args: str, env: dict[str, str] | None = None) -> None:
         environ = dict(os.environ if env is None else env)
@@ -78,6 +87,7 @@ class NodeProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        NodeProcess.started.append(self)
 
     @property
     def running(self) -> bool:
@@ -91,17 +101,46 @@ class NodeProcess:
         """The exit code once the process ends by itself (subprocess.TimeoutExpired after ``timeout_s``)."""
         return self.process.wait(timeout_s)
 
+    def output_tail(self, chars: int = 6000) -> str:
+        text = self.output()
+        return text if len(text) <= chars else "...\n" + text[-chars:]
+
     def stop(self, timeout_s: float = 10.0) -> int:
-        """SIGINT, then SIGKILL after ``timeout_s``; the exit code."""
+        """SIGINT, then SIGKILL after ``timeout_s``; the exit code.
+
+        Before the kill, SIGUSR1 asks a node (robot_agent.node_main.run_node) to print every
+        thread's stack into its output, to show what held it up (robot_agent/stack_dump.py).
+        """
         if self.running:
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                dump_stacks_then_kill(self.process)
                 self.process.wait(timeout_s)
         self._log.close()
         return self.process.returncode
+
+
+def failure_report(processes: list[NodeProcess]) -> list[tuple[str, str]]:
+    """One (title, text) per process: each running one's thread stacks (SIGUSR1), then its output.
+
+    For a test that failed while its nodes ran: a request nobody answered shows here as the
+    server's log and what each of its threads was waiting on.
+    """
+    running = [p for p in processes if p.running]
+    for process in running:
+        with contextlib.suppress(ProcessLookupError):
+            process.process.send_signal(STACK_DUMP_SIGNAL)
+    deadline = time.monotonic() + STACK_DUMP_WAIT_S
+    for process in running:  # a process that exits meanwhile has printed what it could
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.process.wait(max(0.0, deadline - time.monotonic()))
+    sections = []
+    for process in processes:
+        state = "running" if process.running else f"exited {process.process.returncode}"
+        sections.append((f"node {process.module} (pid {process.process.pid}, {state})", process.output_tail()))
+    return sections
 
 
 class SkillCaller:

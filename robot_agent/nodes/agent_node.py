@@ -168,13 +168,17 @@ class AgentNode(Node):
     def _parameter(self, name: str, default: object, description: str) -> Any:
         return self.declare_parameter(name, default, ParameterDescriptor(description=description)).value
 
-    def destroy_node(self) -> None:
+    def begin_shutdown(self) -> None:
+        """Cancel the running and the waiting task (run_node, before it stops the callbacks)."""
         self._stopping.set()
         with self._lock:
             for task in (self._current, self._waiting):
                 if task is not None:
                     task.cancel.set()
             self._lock.notify_all()
+
+    def destroy_node(self) -> None:
+        self.begin_shutdown()
         self._worker.join(timeout=5.0)
         super().destroy_node()
 

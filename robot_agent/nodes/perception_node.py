@@ -150,6 +150,10 @@ class PerceptionNode(Node):
             descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0], to_value=bounds[1])]
         return self.declare_parameter(name, default, descriptor).value
 
+    def begin_shutdown(self) -> None:
+        """Tell the frame worker to stop (run_node, before it stops the callbacks)."""
+        self._stop.set()
+
     def destroy_node(self) -> None:
         self._stop.set()
         self._worker.join(timeout=5.0)

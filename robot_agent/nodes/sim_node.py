@@ -171,6 +171,10 @@ class SimNode(Node):
                 self.get_logger().fatal(f"{threading.current_thread().name} thread failed: {error!r}")
                 raise
 
+    def begin_shutdown(self) -> None:
+        """Tell the physics and camera threads to stop (run_node, before it stops the callbacks)."""
+        self._stop.set()
+
     def destroy_node(self) -> None:
         self._stop.set()
         self._physics_thread.join(timeout=5.0)

@@ -193,6 +193,7 @@ class SkillServerNode(Node):
         self._motion_cancel: threading.Event | None = None
         self._cancel_events: dict[bytes, threading.Event] = {}
         self._cancel_times: dict[bytes, float] = {}
+        self._stopping = False
         self._lock = threading.Lock()
 
         group = ReentrantCallbackGroup()
@@ -242,6 +243,14 @@ class SkillServerNode(Node):
         response.error_msg = "" if response.success else f"no skill named {request.name!r}"
         return response
 
+    def begin_shutdown(self) -> None:
+        """Cancel every running goal, so that its callback ends (run_node, before it stops the callbacks)."""
+        with self._lock:
+            self._stopping = True
+            events = list(self._cancel_events.values())
+        for event in events:
+            event.set()
+
     def _on_cancel(self, goal_handle: ServerGoalHandle) -> CancelResponse:
         with self._lock:
             self._cancel_times[bytes(goal_handle.goal_id.uuid)] = self.get_clock().now().nanoseconds / 1e9
@@ -265,6 +274,8 @@ class SkillServerNode(Node):
         cancel = threading.Event()
         with self._lock:
             self._cancel_events[key] = cancel
+            if self._stopping:  # a goal that began as the node went down
+                cancel.set()
         moves = goal.skill in MOTION_SKILLS
         if moves:
             with self._motion_lock:  # the base follows one goal: the newest

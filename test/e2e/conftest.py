@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from rclpy.node import Node
 
+from robot_agent.pytest_node_report import pytest_runtest_makereport, pytest_runtest_setup  # noqa: F401
 from robot_agent.testing import guard_rclpy_init, spun_test_node
 
 guard_rclpy_init()

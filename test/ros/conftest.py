@@ -10,6 +10,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.node import Node
 
+from robot_agent.pytest_node_report import pytest_runtest_makereport, pytest_runtest_setup  # noqa: F401
 from robot_agent.ros_wait import BackgroundSpinner
 from robot_agent.testing import NodeProcess, guard_rclpy_init
 
