@@ -13,11 +13,12 @@ from collections.abc import Callable
 from types import FrameType
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.impl.rcutils_logger import RcutilsLogger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
+from robot_agent.executor import HybridExecutor
 from robot_agent.parameter_guard import guard_parameter_services
 from robot_agent.ros_wait import spin_once
 from robot_agent.stack_dump import print_stacks_on_signal
@@ -56,7 +57,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     node: Node | None = None
-    executor = MultiThreadedExecutor(num_threads=threads)
+    executor = HybridExecutor(num_threads=threads)
     logger = rclpy.logging.get_logger("robot_agent")
     try:
         try:
@@ -91,7 +92,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
     return 0
 
 
-def _stop_callbacks(node: Node | None, executor: MultiThreadedExecutor, logger: RcutilsLogger) -> None:
+def _stop_callbacks(node: Node | None, executor: HybridExecutor, logger: RcutilsLogger) -> None:
     """End the running callbacks within CALLBACKS_STOP_S, or print their stacks and exit 1 at once.
 
     A node with long callbacks (an action goal, a task) has ``begin_shutdown()``: it tells them to

@@ -13,11 +13,13 @@ from typing import Any, Generic, TypeVar
 from rclpy.action import ActionClient
 from rclpy.client import Client
 from rclpy.context import Context
-from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.task import Future
+
+from robot_agent.executor import HybridExecutor
 
 MessageT = TypeVar("MessageT")
 GRAPH_POLL_S = 0.02
@@ -42,10 +44,10 @@ def spin_once(executor: Executor, timeout_sec: float) -> None:
 
 
 class BackgroundSpinner:
-    """Spins nodes with a multithreaded executor in a daemon thread until ``stop``."""
+    """Spins nodes with a multithreaded executor (robot_agent/executor.py) in a daemon thread until ``stop``."""
 
     def __init__(self, *nodes: Node, context: Context | None = None, num_threads: int = 4) -> None:
-        self.executor = MultiThreadedExecutor(num_threads=num_threads, context=context)
+        self.executor = HybridExecutor(num_threads=num_threads, context=context)
         for node in nodes:
             self.executor.add_node(node)
         self._stopping = threading.Event()

@@ -111,51 +111,49 @@ def test_camera_streams_agree_and_depth_matches_the_geometry(
 def test_cmd_vel_drives_the_base_and_it_stops_when_commands_stop(
     sim_process: NodeProcess, ros_node: Node, tmp_path: Path
 ) -> None:
+    """Judged on odometry stamps (sim time) only, never on when this process hears or sends:
+    under load it reads odometry late and its commands arrive late, which says nothing of the sim."""
     reset_to(ros_node, tmp_path, robot={"pose": [1.0, 2.5, 0.0], "base": "differential"})
     publisher = ros_node.create_publisher(Twist, "/cmd_vel", 10)
     wait_for_subscribers(publisher, 1, TIMEOUT_S)
     forward = Twist(linear=Vector3(x=0.25))
     state: dict[str, Any] = {"phase": "drive", "x0": None}
-    at_rest, resumed, timed_out = threading.Event(), threading.Event(), threading.Event()
-
-    def stamp_s(msg: Odometry) -> float:
-        return time_to_ns(msg.header.stamp) / 1e9
+    at_rest, moving, timed_out = threading.Event(), threading.Event(), threading.Event()
 
     def on_odometry(msg: Odometry) -> None:
         x, speed = msg.pose.pose.position.x, abs(msg.twist.twist.linear.x)
+        stamp_s = time_to_ns(msg.header.stamp) / 1e9
         if state["x0"] is None:
             state["x0"] = x
-        if state["phase"] == "drive":  # drive 0.5 m by odometry, then command a stop
-            if x - state["x0"] < 0.5:
-                publisher.publish(forward)
-            else:
-                publisher.publish(Twist())
-                state["phase"] = "stopping"
-        elif state["phase"] == "stopping" and speed < 1e-3:
-            state["rest_x"], state["phase"] = x, "resume"
-            at_rest.set()
-        elif state["phase"] == "resume":  # drive until moving again, then go silent
-            if speed > 0.2:
-                resumed.set()
-                state["phase"] = "silent"
-            else:
-                publisher.publish(forward)
-                state["last_command_at"] = stamp_s(msg)
-        elif state["phase"] == "silent" and speed < 1e-3:
-            state["stopped_at"], state["phase"] = stamp_s(msg), "done"
-            timed_out.set()
+        if state["phase"] == "drive":  # a stream of commands drives it 0.5 m by odometry ...
+            publisher.publish(forward if x - state["x0"] < 0.5 else Twist())
+            if x - state["x0"] >= 0.5:
+                state["phase"], state["mark_x"] = "stopping", x
+        elif state["phase"] == "stopping":  # ... and a stream of zero commands holds it still
+            publisher.publish(Twist())
+            if speed < 1e-3:
+                state["rest_x"], state["phase"] = x, "one command"
+                at_rest.set()
+                publisher.publish(forward)  # then one command, and silence
+        elif state["phase"] == "one command" and speed > 0.05:
+            state["moving_at"], state["phase"] = stamp_s, "silent"
+            moving.set()
+        elif state["phase"] == "silent":
+            state["top_speed"] = max(state.get("top_speed", 0.0), speed)
+            if speed < 1e-3:
+                state["stopped_at"], state["phase"] = stamp_s, "done"
+                timed_out.set()
 
     ros_node.create_subscription(Odometry, "/odom", on_odometry, 1)  # decide on the newest odometry only
     assert at_rest.wait(TIMEOUT_S)
-    # Open loop over DDS: the stop arrives one odometry period plus delivery after the 0.5 m mark
-    # (under CI load this process reads odometry up to a few tenths of a second late: 0.25 m/s x 0.3 s).
-    assert state["rest_x"] - state["x0"] == pytest.approx(0.5, abs=0.1)
-    assert resumed.wait(TIMEOUT_S) and timed_out.wait(TIMEOUT_S)
-    # Without commands the base stops after the 0.5 s timeout, never before. The last command is
-    # stamped with the odometry it answered; under CI load this process reads odometry late, so the
-    # command leaves up to a few tenths of a second (simulated, real-time factor 1) after that stamp.
-    # The upper bound only tells a 0.5 s timeout from none or a much longer one.
-    assert 0.45 <= state["stopped_at"] - state["last_command_at"] <= 1.5
+    # Zero commands stop it: however late they come, it rests soon after the mark, not metres on.
+    assert 0.0 <= state["rest_x"] - state["mark_x"] < 0.3
+    assert moving.wait(TIMEOUT_S) and timed_out.wait(TIMEOUT_S)
+    # One command moves it, and without another the base stops after the 0.5 s command timeout:
+    # the interval runs from the odometry that shows it moving (the command has been applied, less
+    # the base's spin-up) to the first at rest (the timeout, plus the base's braking).
+    assert state["top_speed"] == pytest.approx(0.25, abs=0.05)
+    assert 0.4 <= state["stopped_at"] - state["moving_at"] <= 1.0
 
 
 def test_ground_truth_reflects_scripted_and_injected_events(
