@@ -93,7 +93,7 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
 
 
 def _stop_callbacks(node: Node | None, executor: HybridExecutor, logger: RcutilsLogger) -> None:
-    """End the running callbacks within CALLBACKS_STOP_S, or print their stacks and exit 1 at once.
+    """End the running callbacks within CALLBACKS_STOP_S, or print their stacks and exit STUCK_EXIT_CODE.
 
     A node with long callbacks (an action goal, a task) has ``begin_shutdown()``: it tells them to
     wind down without waiting. rclpy's own executor shutdown would wait for them forever.

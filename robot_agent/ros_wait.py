@@ -44,7 +44,7 @@ def spin_once(executor: Executor, timeout_sec: float) -> None:
 
 
 class BackgroundSpinner:
-    """Spins nodes with a multithreaded executor (robot_agent/executor.py) in a daemon thread until ``stop``."""
+    """Spins nodes with a HybridExecutor (robot_agent/executor.py) in a daemon thread until ``stop``."""
 
     def __init__(self, *nodes: Node, context: Context | None = None, num_threads: int = 4) -> None:
         self.executor = HybridExecutor(num_threads=num_threads, context=context)
