@@ -12,6 +12,7 @@ import faulthandler
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 STACK_DUMP_SIGNAL = signal.SIGUSR1
 STACK_DUMP_WAIT_S = 1.0  # for the stacks to reach the output (or the process to end) before the kill
@@ -22,12 +23,23 @@ def print_stacks_on_signal() -> None:
     faulthandler.register(STACK_DUMP_SIGNAL, all_threads=True, chain=False)
 
 
+def catches_stack_dump_signal(pid: int) -> bool:
+    """Whether process ``pid`` handles SIGUSR1 (Linux /proc; elsewhere False): unhandled, it would end it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) >> (STACK_DUMP_SIGNAL - 1) & 1)
+
+
 def dump_stacks_then_kill(process: subprocess.Popen[bytes] | subprocess.Popen[str], group: bool = False) -> None:
-    """SIGUSR1 to ``process`` (its process group if ``group``), then SIGKILL unless it ended meanwhile."""
+    """SIGUSR1 to ``process`` where it handles it, then SIGKILL (to its process group if ``group``)."""
     send = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
-    with contextlib.suppress(ProcessLookupError):
-        send(STACK_DUMP_SIGNAL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(STACK_DUMP_WAIT_S)
+    if catches_stack_dump_signal(process.pid):
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(STACK_DUMP_SIGNAL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STACK_DUMP_WAIT_S)
     with contextlib.suppress(ProcessLookupError):
         send(signal.SIGKILL)

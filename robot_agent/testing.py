@@ -28,7 +28,12 @@ from robot_agent import names
 from robot_agent.conversions import arguments_to_msg, seconds_to_duration
 from robot_agent.ros_env import require_loopback_discovery
 from robot_agent.ros_wait import BackgroundSpinner, wait_for_action_server, wait_for_future
-from robot_agent.stack_dump import STACK_DUMP_SIGNAL, STACK_DUMP_WAIT_S, dump_stacks_then_kill
+from robot_agent.stack_dump import (
+    STACK_DUMP_SIGNAL,
+    STACK_DUMP_WAIT_S,
+    catches_stack_dump_signal,
+    dump_stacks_then_kill,
+)
 
 
 @contextmanager
@@ -128,7 +133,7 @@ def failure_report(processes: list[NodeProcess]) -> list[tuple[str, str]]:
     For a test that failed while its nodes ran: a request nobody answered shows here as the
     server's log and what each of its threads was waiting on.
     """
-    running = [p for p in processes if p.running]
+    running = [p for p in processes if p.running and catches_stack_dump_signal(p.process.pid)]
     for process in running:
         with contextlib.suppress(ProcessLookupError):
             process.process.send_signal(STACK_DUMP_SIGNAL)
