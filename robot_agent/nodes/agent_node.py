@@ -94,7 +94,9 @@ class AgentNode(Node):
         vision = self._vision_parameter()
         self._skill_timeout_s = float(self._parameter("skill_timeout_s", 0.0, "per-skill timeout; 0: the skill's own"))
         self._service_timeout_s = float(self._parameter("service_timeout_s", 5.0, "wait for the skill catalog"))
-        self._scene_wait_s = float(self._parameter("scene_wait_s", 10.0, "wait this long for a first scene graph"))
+        self._scene_wait_s = float(
+            self._parameter("scene_wait_s", 10.0, "wait this long for a first scene graph and camera frame")
+        )
         self._view_wait_s = float(
             self._parameter("view_wait_s", 5.0, "after a look, wait this long for a scene graph from a later frame")
         )
@@ -104,6 +106,7 @@ class AgentNode(Node):
         except json.JSONDecodeError as error:
             raise ValueError(f"parameter model is not valid JSON: {error}") from None
         self._color_msg: Image | None = None  # the latest colour frame, converted only when a model asks
+        self._color_arrived = threading.Event()
         planner = make_planner(str(backend), model, bool(fallback), vision, self._camera_image)
 
         group = ReentrantCallbackGroup()
@@ -265,9 +268,13 @@ class AgentNode(Node):
 
     def _on_color(self, msg: Image) -> None:
         self._color_msg = msg  # a reference only: frames come often, model requests rarely
+        self._color_arrived.set()
 
     def _camera_image(self) -> CameraImage | None:
         """The latest colour frame as RGB pixels (the planner's ImageSource); None without a usable one."""
+        if not self._color_arrived.wait(self._scene_wait_s):  # right after start-up the camera may not have spoken
+            self._color_arrived.set()  # no camera: wait once, not on every command
+            return None
         msg = self._color_msg
         if msg is None:
             return None
