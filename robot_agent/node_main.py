@@ -28,15 +28,31 @@ CALLBACKS_STOP_S = 5.0  # after Ctrl-C, how long running callbacks get to end
 STUCK_EXIT_CODE = 3  # they did not: stacks printed, no clean-up
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _StopRequest:
+    """SIGINT and SIGTERM: while the node starts, KeyboardInterrupt at once; once it spins, a flag.
+
+    Raised in the spinning thread, KeyboardInterrupt lands wherever Python code happens to run,
+    and a C extension turns it into an ordinary error: inside rclpy's message conversion it came
+    out as "RuntimeError: Unable to convert call argument '0' to Python object", was logged as a
+    failed callback, and the node spun on past Ctrl-C until it was killed. The spin loop looks at
+    the flag after every spin_once instead (at most SPIN_PERIOD_S later).
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.spinning = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested.set()
+        if not self.spinning:
+            raise KeyboardInterrupt
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threads: int | None = None) -> int:
     """Run one node until Ctrl-C, SIGTERM or shutdown; 1 when it cannot start (the reason is logged).
 
     rclpy's own signal handlers would shut the context down under running callbacks; instead
-    SIGINT and SIGTERM raise KeyboardInterrupt here, the node's ``begin_shutdown()`` (where it has
+    SIGINT and SIGTERM end the spin loop here (``_StopRequest``), the node's ``begin_shutdown()`` (where it has
     one) tells its long callbacks to end, and the executor, the node and the context go down in
     that order. A callback still running CALLBACKS_STOP_S later is a bug: every thread's stack is
     printed and the process exits STUCK_EXIT_CODE at once.
@@ -54,8 +70,9 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
     """
     print_stacks_on_signal()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = _StopRequest()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     node: Node | None = None
     executor = HybridExecutor(num_threads=threads)
     logger = rclpy.logging.get_logger("robot_agent")
@@ -69,7 +86,8 @@ def run_node(make_node: Callable[[], Node], args: list[str] | None = None, threa
             return 1
         guard_parameter_services(node)
         executor.add_node(node)
-        while rclpy.ok():
+        stop.spinning = True
+        while rclpy.ok() and not stop.requested.is_set():
             try:
                 spin_once(executor, SPIN_PERIOD_S)
             except (KeyboardInterrupt, ExternalShutdownException):

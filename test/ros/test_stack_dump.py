@@ -43,3 +43,14 @@ def test_a_failure_report_shows_each_running_node_and_what_it_is_doing() -> None
         assert node.running  # the report does not stop it
     finally:
         node.stop(timeout_s=0.5)
+
+
+def test_ctrl_c_stops_a_node_whose_callback_would_swallow_the_interrupt() -> None:
+    """Ctrl-C sets a flag the spin loop reads; raised inside a callback, a C extension would turn
+    it into an ordinary error that is logged, and the node would spin on."""
+    node = NodeProcess(str(Path(__file__).parent / "helpers" / "busy_node.py"))
+    wait_until(lambda: "busy node works" in node.output(), 60.0, "the busy node's callback")
+    code = node.stop(timeout_s=30.0)
+    output = node.output()
+    assert code == 0, output
+    assert "a callback failed" not in output, output
