@@ -328,6 +328,7 @@ def main() -> None:
         "--dataset", type=Path, action="append", help=f"a command file; repeat for several (default {DATASET.name})"
     )
     parser.add_argument("--split", default="all", choices=["dev", "test", "all"], help="only the items of a split")
+    parser.add_argument("--ids", default="", help="only the items whose id matches this regular expression")
     parser.add_argument(
         "--per-category", type=int, default=0, help="only the first N commands of each category (0: all)"
     )
@@ -337,6 +338,8 @@ def main() -> None:
     items = load_items(datasets)
     if args.split != "all":
         items = [item for item in items if split_of(item) == args.split]
+    if args.ids:
+        items = [item for item in items if re.search(args.ids, item["id"])]
     if args.per_category > 0:
         by_category: dict[str, list[Any]] = defaultdict(list)
         for item in items:

@@ -34,6 +34,7 @@ class Clause:
     slots: list[Slot] = field(default_factory=list)
     value: str = ""  # said text or seconds; manipulate: the instruction with "{n}" for slot n's id
     optional: bool = False  # a wish beside other requests ("I want a coffee, ..."): dropped if it names no object
+    with_previous: bool = False  # the same verb for another thing and place: one stage with the clause before
 
     def conditions(self, graph: SceneGraph) -> list[Condition]:
         ids = [s.resolved or "" for s in self.slots]

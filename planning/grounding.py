@@ -59,6 +59,29 @@ CATEGORIES = {
     "dish": {"plate", "bowl", "cup", "mug", "glass", "dish"},
     "stationery": {"stapler", "marker", "pen", "pencil", "notepad", "folder", "paper", "ream", "eraser"},
 }
+# What a thing is for: "something to wipe it up" is a sponge, "something to write on" a notepad.
+_USE_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("wipe clean mop scrub dry soak", frozenset({"sponge", "towel", "cloth", "rag", "napkin", "tissue", "wipe"})),
+    ("write note jot draw sketch doodle scribble",
+     frozenset({"notepad", "marker", "pen", "pencil", "paper", "notebook", "ream"})),
+    ("read", frozenset({"book", "magazine", "newspaper"})),
+    ("drink sip", frozenset(CATEGORIES["drink"])),
+    ("eat snack munch nibble", frozenset(CATEGORIES["fruit"])),
+    ("sit lean rest lie sleep prop cuddle hug", frozenset({"pillow", "cushion", "blanket"})),
+    ("play", frozenset(CATEGORIES["toy"])),
+    ("cut snip", frozenset({"scissors", "knife"})),
+    ("staple", frozenset({"stapler"})),
+    ("watch zap", frozenset({"remote control", "remote"})),
+    ("see", frozenset({"glasses"})),
+    ("file", frozenset({"folder"})),
+    ("charge", frozenset({"charger"})),
+    ("serve", frozenset({"plate", "bowl", "dish"})),
+)  # fmt: skip
+USES = {use: things for uses, things in _USE_GROUPS for use in uses.split()}
+USE_PHRASE = re.compile(
+    r"^(?:something|anything|a thing|thing|stuff|one)(?: (?P<adjective>[a-z]+))?"
+    r" (?:to|for|i can|we can|that i can|so i can|i could)(?: use)?(?: to| for)? (?P<use>[a-z]+?)(?:ing)?\b"
+)
 # Words of a phrase that are never read as a typo of a thing's name.
 PROTECTED_WORDS = frozenset(
     {"near", "next", "beside", "from", "inside", "middle", "left", "right", "front", "behind", "above", "over",
@@ -217,6 +240,14 @@ class Grounder:
             return Resolution(phrase)
         if text in {e.id for e in self.entities}:
             return Resolution(phrase, [text])
+        if (used := USE_PHRASE.match(text)) and (uses := USES.get(used["use"]) or USES.get(f"{used['use']}e")):
+            fit = [
+                e for e in self._of_kinds(kinds) if any(n in uses or singular(n.split()[-1]) in uses for n in e.names)
+            ]
+            if used["adjective"] in COLORS:
+                fit = [e for e in fit if e.color == used["adjective"]]
+            if fit:  # "something to wipe it up": what is for wiping
+                return Resolution(phrase, [e.id for e in fit])
         match = SPATIAL.match(text)
         if match and not self._names_entity(text):
             # The head unfiltered: "the cup on the counter" may mean the missing one last seen there.

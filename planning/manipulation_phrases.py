@@ -46,6 +46,8 @@ PHRASE_FILLER = frozenset({"and", "or", "but", "then", "while", "so", "it", "wit
 
 def _phrase(text: str) -> str:
     words = text.split()
+    if words in (["it"], ["them"]):
+        return words[0]  # "put the apple next to it": the thing said before
     while words and words[-1] in PHRASE_FILLER:
         words.pop()
     while words and words[0] in PHRASE_FILLER:

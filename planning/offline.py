@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
 from planning.goals import Goal
-from planning.grounding import COLORS, Grounder, normalize, singular, strip_determiners
+from planning.grounding import COLORS, GENERIC, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
 from planning.manipulation_phrases import MANNER_START, manipulation_clause
 from planning.phrasing import (
@@ -59,6 +59,8 @@ PLURAL_PRONOUNS = {
     "the pair", "the lot",
 }  # fmt: skip
 PRONOUNS = {"it", "that", "this", "this one", "that one", "the same one", "it too"} | PLURAL_PRONOUNS
+# A learner's "him" or "her" for a thing said just before ("the juice, take him to the table").
+PERSONAL_FOR_THING = {"him", "her"}
 # A quantity before a noun: "both books", "all the cups", "the two mugs", "each desk".
 QUANTITY = re.compile(
     r"^(?:(?:both|all)(?: of)?(?: the| my| your| our| these| those)?|the (?P<n>two|three|four|[2-9])|"
@@ -85,6 +87,11 @@ VERBS = (
 _SPLIT_BEFORE = "|".join(sorted(CLAUSE_STARTS | {"i", "please", "maybe", "perhaps"}))
 AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
 
+_BASIC_PREP = r"(?:on top of|onto|on|into|inside|in|to)"
+PAIRED_PLACES = re.compile(
+    rf"^(?P<verb>put|place|move|set|bring|take|carry|leave|drop) (?P<x1>{NOUN_START} .+?) (?P<p1>{_BASIC_PREP}) "
+    rf"(?P<d1>{NOUN_START} .+?),? and (?P<x2>{NOUN_START} .+?) (?P<p2>{_BASIC_PREP}) (?P<d2>{NOUN_START} .+)$"
+)
 PLACE_FIRST = re.compile(r"^(?:to|onto|into|on top of|over to|on|in|inside)\s")
 BARE_PLACE = re.compile(
     r"^(?:(?:over|back|off|across|round|along) )*(?:to|into|towards|toward) (?=(?:the|my|our|your)\b)"
@@ -193,17 +200,23 @@ class OfflineParser:
             if answered is not None:
                 return answered
         said = [part for part in _stages(raw) if not _only_context(part)]  # "my memory is not what it was. where ...?"
-        if len(said) == 1:
-            asked = ASK_ABOUT.sub("", plain_clause(normalize(said[0])))
-            if QUESTION.match(asked):
-                return answer_question(unquote(asked, quotes), grounder, self.name)
+        pieces = [piece for part in said for piece in _clauses(part) if not _only_context(piece)]
+        for asking in (said, pieces):  # "I'm about to cook, what's on the table?": the question alone
+            if len(asking) == 1:
+                asked = ASK_ABOUT.sub("", plain_clause(normalize(asking[0])))
+                if QUESTION.match(asked):
+                    return answer_question(unquote(asked, quotes), grounder, self.name)
         stages: list[list[Clause]] = []
         carry = _Carry()
         for part in _stages(raw):
             clauses = self._part_clauses(part, quotes, bool(stages), carry, grounder)
             if clauses is None:
                 return self._unread(part, quotes, grounder)
-            stages += [[c] for c in clauses]
+            for clause in clauses:
+                if clause.with_previous and stages:
+                    stages[-1].append(clause)
+                else:
+                    stages.append([clause])
         if carry.topic is not None and not stages:  # only a noun phrase: "the remote, please"; "the cup on the shelf"
             alone = self._clause(f"put {carry.topic}", quotes) or self._clause(f"bring me {carry.topic}", quotes)
             if alone is not None:
@@ -267,6 +280,10 @@ class OfflineParser:
                     continue
             if (asked_about := _asked_about(piece)) is not None:
                 carry.topic = asked_about  # "have you seen my keys? bring them to me"
+                continue
+            if paired := self._paired_places(piece, quotes):  # "put A on B and C on D": one verb, two moves
+                clauses += paired
+                previous_piece = piece
                 continue
             clause = self._clause(piece, quotes)
             if clause is None and (carry.topic is not None or clauses):  # "the blue book, bring to the nightstand"
@@ -342,7 +359,8 @@ class OfflineParser:
             topic = carry.topic or carry.soft_topic
             if topic is not None:
                 for position, slot in enumerate(clause.slots):
-                    if slot.phrase.strip() in PRONOUNS:
+                    phrase = slot.phrase.strip()
+                    if phrase in PRONOUNS or (phrase in PERSONAL_FOR_THING and slot.kinds == THINGS):
                         plural = slot.phrase.strip() in PLURAL_PRONOUNS
                         clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds, plural=plural)
                         carry.topic = carry.soft_topic = None
@@ -352,6 +370,19 @@ class OfflineParser:
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
             clauses.append(clause)
         return clauses
+
+    def _paired_places(self, piece: str, quotes: list[str]) -> list[Clause] | None:
+        """ "put the red book on the nightstand and the blue book on the dresser": two place clauses
+        of one stage, or None."""
+        match = PAIRED_PLACES.match(plain_clause(piece))
+        if match is None:
+            return None
+        first = self._clause(f"{match['verb']} {match['x1']} {match['p1']} {match['d1']}", quotes)
+        second = self._clause(f"{match['verb']} {match['x2']} {match['p2']} {match['d2']}", quotes)
+        if first is None or second is None or first.intent != "place" or second.intent != "place":
+            return None
+        second.with_previous = True
+        return [first, second]
 
     def _terse(self, text: str, quotes: list[str], grounder: Grounder, after: bool, alone: bool) -> Clause | None:
         """Short forms: "black stapler -> side table" (names, no article, to a place); "place red_cup
@@ -516,7 +547,9 @@ class OfflineParser:
             if ObjectKind.OBJECT in slot.kinds:  # rooms and furniture come from the map; objects can be searched for
                 unknown.unknown_object = strip_determiners(normalize(slot.phrase))
             return unknown
-        head = strip_determiners(normalize(slot.phrase)) or "one"
+        head = strip_determiners(normalize(slot.phrase))
+        if len(head.split()) > 3 or set(head.split()) & GENERIC:
+            head = ""  # "something to eat": the things' own name, or "one"
         return Interpretation(
             Outcome.CLARIFY,
             grounder.which_question(candidates, head),
@@ -586,6 +619,12 @@ REMARK_THING = re.compile(
     rf"\b(?P<np>{NOUN_START} [a-z0-9']+(?: [a-z0-9']+)*?)(?= (?:somewhere|again|earlier|today|yesterday|here|there|and|"
     r"but|so|in|on|at|under|behind|near|by|from|off|down|up|away|for|to|with|is|are|was|were)\b|$)"
 )
+# A thing and where it was left: "I left a cup out in the living room", "something red on the counter".
+REMARK_THING_PLACED = re.compile(
+    r"\b(?P<np>(?:a|an|some|the|my|your|our|that|this) [a-z0-9']+(?: [a-z0-9']+)?|something(?: [a-z]+)?) "
+    r"(?:(?:out|up|down|over|lying|sitting|lying around) )?(?P<prep>on top of|on|in|at|by|near|under) "
+    r"(?P<place>(?:the|my|our|your) [a-z0-9' ]+?)(?=$| and\b| but\b| so\b)"
+)
 EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(
     r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants)\b"
@@ -611,11 +650,15 @@ def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> lis
     if len(clauses) < 2 or not any(c.optional for c in clauses):
         return stages
 
+    asked_outright = any(not c.optional and c.intent in ("fetch", "place") for c in clauses)
+
     def unmet(clause: Clause) -> bool:
         if not clause.optional or clause.slots[0].resolved is not None:
             return False
         found = grounder.resolve(clause.slots[0].phrase, clause.slots[0].kinds).candidates
-        return not any(grounder.graph.objects[c].kind == ObjectKind.OBJECT for c in found)
+        objects = [c for c in found if grounder.graph.objects[c].kind == ObjectKind.OBJECT]
+        # "I need something to write on, bring me the notepad": the request says which
+        return not objects or (len(objects) > 1 and asked_outright)
 
     kept = [[c for c in stage if not unmet(c)] for stage in stages]
     kept = [stage for stage in kept if stage]
@@ -684,6 +727,10 @@ def _remark_topic(piece: str, grounder: Grounder) -> str | None:
     """What a later "it" may mean after a remark: the first thing it names that is here ("my daughter
     got that yellow ball ..." -> that yellow ball), else its subject ("I lost my keys": searched for)."""
     subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
+    placed = [f"{m['np']} {m['prep']} {m['place']}" for m in REMARK_THING_PLACED.finditer(piece)]
+    one_here = next((np for np in placed if len(grounder.resolve(np, OBJECTS).candidates) == 1), None)
+    if one_here is not None:  # "I left a cup out in the living room": the one cup there
+        return one_here
     named = ([subject["np"]] if subject else []) + [m["np"] for m in REMARK_THING.finditer(piece)]
     here = next((np for np in named if grounder.resolve(np, OBJECTS).candidates), None)
     return here or (named[0] if named else None)

@@ -62,8 +62,55 @@ CONTRACTIONS = (
     (r"\brn\b", "right now"), (r"\bplox\b", "please"), (r"\bty\b", "thank you"),
     (r"\s*,\s*(?:yes|ok|okay|right|yeah|no|yah|alright)\s*\?", "."),  # "..., yes?": a tag, not a question
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
+    # typed without the apostrophe: "wheres my phone", "im cold", "dont drop it"
+    (r"\b(what|where|who|how|that|there|here)s\b(?! (?:of|and)\b)", r"\1 is"), (r"\bim\b", "i am"),
+    (r"\bive\b", "i have"), (r"\byoure\b", "you are"), (r"\bcant\b", "cannot"),
+    (r"\b(do|does|did|is|are|was|were|could|would|should|have|has)nt\b", r"\1 not"), (r"\bdont\b", "do not"),
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
+
+# Spoken disfluencies, as a voice transcript has them: fillers, "like" as a filler, a word said twice,
+# and an instruction broken off and started again ("go to the uh bring me the mug").
+FILLER = r"(?:u+h+m*|u+m+|e+r+m+|e+h+|h+m+|m+h*m+)"
+_SKILL_VERB_WORDS = "|".join(sorted(SKILL_VERBS))
+RESTART = re.compile(
+    rf"\b(?:{_SKILL_VERB_WORDS}) (?:(?!\b(?:and|then)\b)[a-z0-9' ])*?"
+    r"\b(?:the|a|an|to|my|your|our|at|on|in|into|for|of|me|over|up)\s+"
+    rf"(?:{FILLER}|i mean|sorry|no|actually|wait)(?:[\s,]+(?:no|actually|i mean|sorry|wait|just|{FILLER}))*[\s,]+"
+    rf"(?=(?:{_SKILL_VERB_WORDS})\b)"
+)
+FILLERS = re.compile(rf"(?:^|(?<=[\s,]))(?:{FILLER})\b,?\s*")
+FILLER_LIKE = re.compile(
+    r"(?<!\bwould )(?<!\bi )(?<!\bwe )(?<!\bthey )(?<!\bfeel )(?<!\bfeels )(?<!\blook )(?<!\blooks )"
+    r"(?<!\bsomething )(?<!\bthings )(?<!\bis )(?<!\bare )(?<!\bit )(?<!\bjust )\blike,? "
+    rf"(?=(?:{_SKILL_VERB_WORDS}|the|a|an|my|your|our|this|that|fly|climb|jump|just|really|right)\b)"
+)
+SAID_TWICE = re.compile(r"\b(the|a|an|my|your|our|to|and|me|you|it|on|in|at|can|could|please)(?:,? \1\b)+")
+# A time or an occasion in a story ("I left a cup in the living room after lunch"): when, not which.
+TIME_ADJUNCT = re.compile(
+    r" (?:after|before|during|since) (?:lunch|dinner|breakfast|supper|brunch|the meeting|the party|work|school|"
+    r"class)\b| (?:this|last|yesterday|tomorrow) (?:morning|afternoon|evening|night)\b|"
+    r" (?:yesterday|earlier(?: today| on)?|tonight|a while ago|the other day|a minute ago|an hour ago)\b"
+)
+# Rarer verbs of carrying and getting, as the skill verb they mean, where a thing follows.
+VERB_SYNONYMS = re.compile(
+    r"\b(?P<verb>convey|ferry|transport|shuttle|haul|lug|tote|cart|schlep|obtain|procure|acquire)\b"
+    r"(?= (?:the|my|your|our|this|that|these|those|it|them|a|an|me|us|some)\b)"
+)
+SYNONYM_VERB = {"obtain": "get", "procure": "get", "acquire": "get", "haul": "carry", "lug": "carry",
+                "tote": "carry", "cart": "carry", "schlep": "carry"}  # fmt: skip
+# A polite frame before the instruction, all of its words a way of asking ("would it be at all
+# possible for you to", "I would be most grateful if you could", "might I trouble you to").
+_FRAME_WORDS = (
+    "would could can will might may shall it be is at all possible for you so kind good nice enough as able "
+    "willing ok okay alright too much trouble i me grateful most very really terribly awfully obliged appreciate "
+    "if ask bother mind there any chance way wonder wondering was were possibly perhaps please kindly think reckon "
+    "do does happen care not just also quite rather a bit great lovely wonderful helpful brilliant"
+)
+POLITE_FRAME = re.compile(
+    rf"^(?P<frame>(?:(?:{'|'.join(_FRAME_WORDS.split())}) )+?)"
+    r"(?:to|if you (?:could|would|can|might|will)(?: please| kindly| possibly)?) (?=[a-z])"
+)
 
 # Said anywhere, they change nothing the robot should do.
 POLITENESS = re.compile(
@@ -97,8 +144,9 @@ OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest f
 OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
 # Step words the parser's stage split knows ("then"): the others said the same way.
 STEP_WORDS = (
-    (re.compile(r"\b(?:and )?(?:after that|afterwards|after this|once (?:you are|you have|that is) done|"
-                r"when (?:you are|that is) done|once finished|and next|next up)\b"), " then "),
+    (re.compile(r"\b(?:and )?(?:after that|afterwards|after this|"
+                r"(?:once|when|after|as soon as) (?:you are |you have |that is |it is |you )?(?:done|finished|through)"
+                r"(?: with)?(?: (?:that|this|it))?|and next|next up)\b"), " then "),
     (re.compile(r"\b(?:and )?(?:finally|lastly|last of all|to finish|at the end)\b"), " then "),
     (re.compile(r"\b(?:and )?(?:second|secondly|third|thirdly)\b,?"), " then "),
 )  # fmt: skip
@@ -303,7 +351,8 @@ IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # fetch
         (r"^(?:grab|fetch|get|pass|hand|give|bring|chuck|toss|throw) me over\s+", "bring me "),
         (r"^(?:grab|fetch|pass|snag|nab|find|pick out) me\s+", "bring me "),
-        (r"^(?:hook me up with|let me have|sort me out with|set me up with|get me over|send me)\s+", "bring me "),
+        (r"^(?:hook me up with|let me (?:have|get|grab|borrow)|sort me out with|set me up with|get me over|"
+         r"send me)\s+", "bring me "),
         (r"^(?:send|bring|get|fetch) (?P<x>.+?) (?:my way|over my way|over to me|this way|back to me)$",
          r"bring me \g<x>"),
         (r"^(?:go|come) (?:and )?(?:get|grab|fetch|collect)\s+", "get "),
@@ -368,7 +417,8 @@ CONTEXT = re.compile(
     r"last|one more|another|simple|easy) (?:night|day|morning|evening|afternoon|week|one|question|thing|"
     r"favou?r|request|job|task|ask|minute)s?|real quick|quick|one (?:more )?thing|"
     r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
-    r"has|have|had|feel|feels|got|gets|will|would|can|could)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
+    r"has|have|had|feel|feels|got|gets|will|would|can|could|left|moved|took|dropped|spilled|spilt|broke|forgot|"
+    r"lost|brought|keeps|kept|hid|bought|made|uses|used|says|said)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you))\b"
 )
 # A pause in the middle of a request: "the cereal box, sorry, hang on, the cereal box needs to go ...".
@@ -416,6 +466,9 @@ def plain_command(text: str, quotes: list[str]) -> str:
     text = text.lower().replace("’", "'").replace("‘", "'").replace("´", "'")
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
+    text = without_disfluencies(text)
+    text = TIME_ADJUNCT.sub("", text)
+    text = VERB_SYNONYMS.sub(lambda m: SYNONYM_VERB.get(m["verb"], "take"), text)
 
     def said(match: re.Match[str]) -> str:
         if QUOTE_TOKEN.fullmatch(match["text"].strip()):
@@ -450,6 +503,14 @@ def plain_command(text: str, quotes: list[str]) -> str:
     return _drop_opener(text)
 
 
+def without_disfluencies(text: str) -> str:
+    """A transcript's fillers, filler "like", repeated words and broken-off starts removed."""
+    text = RESTART.sub("", text)
+    text = FILLERS.sub("", text)
+    text = FILLER_LIKE.sub("", text)
+    return SAID_TWICE.sub(r"\1", text)
+
+
 def plain_clause(clause: str) -> str:
     """One clause (lower case words) as the imperative the parser's patterns read."""
     text = _drop_opener(clause.strip())
@@ -460,6 +521,8 @@ def plain_clause(clause: str) -> str:
             verb = base_verb(match["verb"])
             if verb is not None:
                 text = verb + text[match.end() :]
+        if (match := POLITE_FRAME.match(text)) and re.search(r"\b(?:you|possible|trouble)\b", match["frame"]):
+            text = text[match.end() :]
         text = ASKING.sub("", text).strip()
         text = ANY_ASKING.sub("", text, count=1).strip()
         if match := WANT_PLACED.match(text):  # "I want the box to live on the side table"

@@ -19,6 +19,7 @@ _ELECTRONICS = (
     r"(?:laptop|computer|tv|television|monitor|keyboard|outlet|socket|power strip|electronics|printer|phone|"
     r"charger|router|console|microwave|toaster|remote|remote control|speaker|lamp|tablet)"
 )
+_POUR = r"(?:pour|spill|splash|slosh|dump|tip|empty|squirt|spray|drench|douse|soak)"
 _LIQUID = r"(?:water|coffee|tea|juice|liquid|soda|milk|wine|drink|it)"
 
 # (pattern, reason kind, sentence). Matched on the normalised command (lower case, single spaces).
@@ -113,8 +114,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             "I will not throw things at anyone or anything.",
         ),
         (
-            rf"\b(?:pour|spill|splash|dump|tip)\b.*\b(?:on|onto|over|into|in)\b.*\b{_ELECTRONICS}\b"
-            rf"|\b{_LIQUID}\b.*\b(?:on|onto|over|into)\b.*\b{_ELECTRONICS}\b.*\b(?:pour|spill)",
+            rf"\b{_POUR}\b.*\b(?:on|onto|over|into|in)\b.*\b{_ELECTRONICS}\b"
+            rf"|\b{_LIQUID}\b.*\b(?:on|onto|over|into)\b.*\b{_ELECTRONICS}\b.*\b{_POUR}"
+            # the electrical thing named first, then "it": "the laptop keeps crashing, so dump the juice on it"
+            rf"|\b{_ELECTRONICS}\b.*\b{_POUR}\b.*\b(?:on|onto|over|into|in) (?:it|them)\b",
             "unsafe",
             "I will not pour liquid on electrical things.",
         ),
@@ -165,6 +168,10 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
             # The verb, not a noun or an adjective after a determiner, preposition or "is" ("out of clean cups").
             r"(?<!\bof )(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bsome )(?<!\bmy )(?<!\byour )(?<!\bour )(?<!\bis )"
             r"(?<!\bare )(?<!\bbe )(?<!\bit )(?<!\bwith )(?<!\bfor )"
+            # nor what the speakers say they will do themselves ("I'm about to make breakfast, what's ...")
+            r"(?<!\babout to )(?<!\bgoing to )(?<!\bneed to )(?<!\bhave to )(?<!\bwant to )(?<!\bgot to )"
+            r"(?<!\bplanning to )(?<!\btrying to )(?<!\bi will )(?<!\bwe will )(?<!\bi )(?<!\bwe )"
+            r"(?<!\bsomething to )(?<!\banything to )(?<!\bthing to )"  # what a thing is for: "something to mop with"
             r"\b(?:cook|bake|fry|boil|wash|clean|vacuum|mop|sweep|fold|iron|sew|paint|repair|fix|build|cut|chop|"
             r"slice|peel|feed|water the plants|do the (?:dishes|laundry)|make (?:coffee|tea|dinner|lunch|breakfast|"
             r"the bed|a sandwich))\b",

@@ -122,6 +122,28 @@ GOALS = [
     ("kitchen", "for ten seconds, just wait", "waited(10)"),
     ("kitchen", "count to five", "waited(5)"),
     ("kitchen", "find the bottle then hand it over", "found(blue_bottle) ; then holding(blue_bottle)"),
+    # a voice transcript: fillers, "like", a word said twice, a start broken off
+    ("kitchen", "um so uh could you like grab me the the sponge", "holding(purple_sponge)"),
+    ("kitchen", "take the uh put the lemon on the sideboard", "on(yellow_lemon, sideboard)"),
+    ("apartment", "erm go over to the uh bedside table", "at(robot, nightstand)"),
+    # polite frames of any length, rarer verbs of carrying
+    ("kitchen", "would it at all be possible to ferry the plate to the sideboard", "on(white_plate, sideboard)"),
+    ("office", "I would be ever so grateful if you could bring me the notepad", "holding(yellow_notepad)"),
+    ("apartment", "might I ask you to lug the pillow to the nightstand", "on(pink_pillow, nightstand)"),
+    # a step word said as "once you've done that"
+    ("kitchen", "find the sponge and when you're done with that bring it to me",
+     "found(purple_sponge) ; then holding(purple_sponge)"),
+    # a story that places the thing, then "it"
+    ("apartment", "the kids left a mug on the nightstand yesterday, put it on the bookshelf",
+     "on(blue_mug, bookshelf)"),
+    # a thing named by what it is for
+    ("kitchen", "the floor is wet, get me something to mop it up with", "holding(purple_sponge)"),
+    # a learner's "him" for a thing; "next to it"; one verb, two things, two places
+    ("kitchen", "the plate, bring him to the sideboard", "on(white_plate, sideboard)"),
+    ("kitchen", "put the banana on the counter, then set the lemon next to it",
+     "on(yellow_banana, counter) ; then manipulated(yellow_lemon, yellow_banana, next to yellow_banana)"),
+    ("kitchen", "put the plate on the sideboard and the lemon on the counter",
+     "on(white_plate, sideboard) and on(yellow_lemon, counter)"),
 ]  # fmt: skip
 
 
@@ -148,6 +170,8 @@ REFUSALS = [
     ("kitchen", "melt the sponge", "unsafe"),
     ("kitchen", "drop the plate so it breaks", "unsafe"),
     ("office", "take the lift to the meeting room", "infeasible"),
+    ("office", "grab the water bottle, then empty it over the printer", "unsafe"),
+    ("office", "the printer is jammed again, so tip the coffee on it", "unsafe"),
 ]
 
 
@@ -166,6 +190,19 @@ def test_careful_wording_is_not_a_refusal(graphs: dict[str, SceneGraph], parser:
     assert refusal("take a break for ten seconds") is None
     result = parser.interpret("move the red cup next to the bowl without touching the apple", graphs["kitchen"])
     assert result.outcome == Outcome.GOAL
+
+
+def test_the_speakers_own_plans_are_context_not_a_task(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    result = parser.interpret("I'm going to cook dinner, what's on the kitchen table?", graphs["kitchen"])
+    assert result.outcome == Outcome.ANSWER, result.message
+    assert refusal("cook dinner") is not None and refusal("I want you to cook dinner") is not None
+
+
+def test_transcript_disfluencies_are_removed() -> None:
+    assert plain_command("um bring me the uh the banana", []) == "bring me the banana"
+    assert plain_command("go to the uh bring me the mug", []) == "bring me the mug"
+    assert plain_command("i would like the cup", []) == "i would like the cup"  # "like" as a verb stays
+    assert plain_command("wheres my phone", []) == "where is my phone"
 
 
 def test_questions_with_contractions_are_questions(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
