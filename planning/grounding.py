@@ -325,6 +325,12 @@ class Grounder:
             self._vocabulary = frozenset(w for e in self.entities for n in e.names for w in n.split()) | set(COLORS)
         return self._vocabulary
 
+    def is_name(self, text: str) -> bool:
+        """Whether the text, colour words aside, is the name of something here ("red cup", "cup red",
+        "bedside table"), not a phrase that only ends in one ("lemon sideboard")."""
+        noun = " ".join(w for w in text.split() if w not in COLORS)
+        return bool(noun) and (SYNONYMS.get(noun, noun) in self._names() or singular(noun) in self._names())
+
     def _names_entity(self, text: str) -> bool:
         """Whether the whole text is a name ("remote control", "cup on the counter" is not)."""
         return any(text in e.names for e in self.entities)

@@ -33,6 +33,7 @@ from planning.phrasing import (
     without_quotes,
 )
 from planning.questions import QUESTION, answer_question, unknown_reply
+from planning.role_reading import read_by_roles
 from planning.safety import invalid_reason, refusal
 
 NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "few": 3, "couple": 2}
@@ -226,7 +227,13 @@ class OfflineParser:
         if not stages:
             return Interpretation(Outcome.INVALID, "The command has no instruction I can follow.", backend=self.name)
         _link_pronouns(stages)
-        return self._ground(_without_repeats(stages), grounder)
+        grounded = self._ground(_without_repeats(stages), grounder)
+        parts = _stages(raw)
+        if grounded.outcome in (Outcome.UNKNOWN_OBJECT, Outcome.REFUSE, Outcome.INVALID) and len(parts) == 1:
+            # the patterns misread the word order ("cup red to coffee table bring"): every word a name,
+            # a verb or a small word reads one way
+            return self._by_roles(parts[0], quotes, grounder) or grounded
+        return grounded
 
     # --- parsing -------------------------------------------------------------------------------
 
@@ -243,6 +250,9 @@ class OfflineParser:
         """A piece no pattern reads: where it names a thing this world does not have ("switch on the
         projector"), what is known instead; otherwise that it was not understood."""
         plain = unquote(plain_clause(normalize(text)), quotes)
+        by_roles = self._by_roles(text, quotes, grounder)
+        if by_roles is not None:  # "apple you bring for me from kitchen"
+            return by_roles
         for match in UNREAD_THING.finditer(plain):
             resolution = grounder.resolve(match.group(0), THINGS)
             if not resolution.candidates:
@@ -250,6 +260,16 @@ class OfflineParser:
                 unknown.unknown_object = strip_determiners(match.group(0))
                 return unknown
         return self._not_understood(text, quotes)
+
+    def _by_roles(self, text: str, quotes: list[str], grounder: Grounder) -> Interpretation | None:
+        """The piece read from its verb and named things in any order (planning/role_reading.py), where
+        that reading grounds to a goal or a question about which thing."""
+        plain = TRAILING.sub("", POLITE.sub("", unquote(normalize(text), quotes)))  # the words as said, in order
+        clause = read_by_roles(plain, grounder)
+        if clause is None:
+            return None
+        grounded = self._ground([[clause]], grounder)
+        return grounded if grounded.outcome in (Outcome.GOAL, Outcome.CLARIFY) else None
 
     def _part_clauses(
         self, part: str, quotes: list[str], after_stages: bool, carry: _Carry, grounder: Grounder

@@ -144,6 +144,10 @@ GOALS = [
      "on(yellow_banana, counter) ; then manipulated(yellow_lemon, yellow_banana, next to yellow_banana)"),
     ("kitchen", "put the plate on the sideboard and the lemon on the counter",
      "on(white_plate, sideboard) and on(yellow_lemon, counter)"),
+    # any word order, articles dropped: read from the verb and the things named
+    ("kitchen", "lemon sideboard put please", "on(yellow_lemon, sideboard)"),
+    ("kitchen", "sponge from counter you bring for me", "holding(purple_sponge)"),
+    ("office", "to meeting room you go", "at(robot, meeting_room)"),
 ]  # fmt: skip
 
 
@@ -196,6 +200,19 @@ def test_the_speakers_own_plans_are_context_not_a_task(graphs: dict[str, SceneGr
     result = parser.interpret("I'm going to cook dinner, what's on the kitchen table?", graphs["kitchen"])
     assert result.outcome == Outcome.ANSWER, result.message
     assert refusal("cook dinner") is not None and refusal("I want you to cook dinner") is not None
+
+
+def test_a_reading_by_roles_takes_no_unknown_word(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    from planning.grounding import Grounder
+    from planning.role_reading import read_by_roles
+
+    grounder = Grounder(graphs["kitchen"], use_embeddings=False)
+    assert read_by_roles("lemon sideboard put", grounder) is not None
+    assert read_by_roles("lemon spoon sideboard put", grounder) is None  # "spoon" names nothing here
+    assert read_by_roles("lemon sideboard put go", grounder) is None  # two verbs of two kinds
+    assert read_by_roles("lemon banana sideboard put", grounder) is None  # which one goes there
+    result = parser.interpret("spoon sideboard put", graphs["kitchen"])
+    assert result.outcome != Outcome.GOAL, result.message
 
 
 def test_transcript_disfluencies_are_removed() -> None:
