@@ -25,6 +25,7 @@ from planning.phrasing import (
     NOUN_START,
     QUOTE_TOKEN,
     TIME_UNIT,
+    WANT,
     is_context,
     plain_clause,
     plain_command,
@@ -206,6 +207,7 @@ class OfflineParser:
             if len(asking) == 1:
                 asked = ASK_ABOUT.sub("", plain_clause(normalize(asking[0])))
                 if QUESTION.match(asked):
+                    asked = _with_topic(asked, [p for p in _stages(raw) for p in _clauses(p) if p not in asking])
                     return answer_question(unquote(asked, quotes), grounder, self.name)
         stages: list[list[Clause]] = []
         carry = _Carry()
@@ -754,6 +756,20 @@ def _remark_topic(piece: str, grounder: Grounder) -> str | None:
     named = ([subject["np"]] if subject else []) + [m["np"] for m in REMARK_THING.finditer(piece)]
     here = next((np for np in named if grounder.resolve(np, OBJECTS).candidates), None)
     return here or (named[0] if named else None)
+
+
+def _with_topic(question: str, remarks: list[str]) -> str:
+    """ "I need paper for the printer, where is it?": the question about what the remark names."""
+    pronoun = re.search(r"\b(?:it|they|them)\b", question)
+    if pronoun is None:
+        return question
+    for remark in reversed(remarks):
+        wanted = WANT.match(normalize(remark))
+        topic = wanted["x"] if wanted else next((m["np"] for m in REMARK_THING.finditer(normalize(remark))), None)
+        if topic:
+            topic = re.sub(r"\s+(?:for|to|so)\b.*$", "", topic)  # "paper for print": what, not what for
+            return f"{question[: pronoun.start()]}{topic}{question[pronoun.end() :]}"
+    return question
 
 
 def _only_context(part: str) -> bool:
