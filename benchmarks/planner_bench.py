@@ -57,15 +57,29 @@ def command_text(item: dict[str, Any]) -> str:
 
 
 def same_goal(goal: Goal | None, stages: list[list[str]]) -> bool:
-    """Equal stage by stage as sets of conditions; at(robot, room) and in(robot, room) count as one."""
+    """Equal stage by stage as sets of conditions; at(robot, room) and in(robot, room) count as one, and
+    a stage of only holding(x) right before x is put somewhere is no stage of its own ("grab the cup
+    and bring it to the table": holding it on the way is part of bringing it)."""
     if goal is None:
         return False
     expected = Goal.parse(stages)
 
     def canonical(g: Goal) -> list[set[str]]:
-        return [{str(c).replace("in(robot,", "at(robot,") for c in stage} for stage in g.stages]
+        plain = [{str(c).replace("in(robot,", "at(robot,") for c in stage} for stage in g.stages]
+        kept = []
+        for index, stage in enumerate(plain):
+            after = plain[index + 1] if index + 1 < len(plain) else set()
+            held = [c[len("holding(") : -1] for c in stage if c.startswith("holding(")]
+            if held and len(held) == len(stage) and all(_put_somewhere(x, after) for x in held):
+                continue
+            kept.append(stage)
+        return kept
 
     return canonical(goal) == canonical(expected)
+
+
+def _put_somewhere(thing: str, stage: set[str]) -> bool:
+    return any(c.startswith((f"on({thing},", f"in({thing},", f"manipulated({thing},")) for c in stage)
 
 
 ANSWER_ALLOWANCE = 2  # an answer may name this many things (or as many as it must) besides those it must

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
+from planning.corrections import corrected, correction_of, plain_correction
 from planning.goals import Goal
 from planning.grounding import COLORS, GENERIC, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
@@ -77,8 +78,9 @@ WANTED_ON = re.compile(
     r"(?:is what )?(?:i|we) (?:need|want|would like|would love)$"
 )
 DECLARATIVE = re.compile(
-    r"^(?P<obj>.+?)\s+(?:goes|belongs|should be|should go|needs to be|needs to go|must be|has to be|has to go|"
-    r"can go|could go|may go|might go|will go|can be|could be)\s+"
+    r"^(?P<obj>.+?)\s+(?:goes|belongs|lives|(?:should|must|needs to|has to|ought to|can|could|may|might|will)"
+    r"(?: really| actually| definitely| probably| properly| honestly| by rights)? (?:be|go|live|sit|stay|belong)"
+    r"(?: sitting| kept| living| standing| lying| placed| put| stored)?)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
 )
 VERBS = (
@@ -286,6 +288,7 @@ class OfflineParser:
         pieces = [p for p in pieces if p]
         clauses: list[Clause] = []
         previous_piece = ""
+        correcting = False  # the piece before took something back
         index = 0
         while index < len(pieces):
             piece = pieces[index]
@@ -303,6 +306,18 @@ class OfflineParser:
             if (asked_about := _asked_about(piece)) is not None:
                 carry.topic = asked_about  # "have you seen my keys? bring them to me"
                 continue
+            instead = correction_of(piece) if clauses else None
+            if instead is None and correcting and clauses:
+                instead = plain_correction(piece)  # after "no wait,": what instead; "I mean the box, the purple box"
+            if instead is not None:
+                correcting = True
+                if not instead:
+                    continue  # "no wait": what follows says what instead
+                fixed = corrected(clauses[-1], instead, self._clause(instead, quotes), grounder)
+                if fixed is not None:
+                    clauses[-1] = fixed
+                    continue
+            correcting = False
             if paired := self._paired_places(piece, quotes):  # "put A on B and C on D": one verb, two moves
                 clauses += paired
                 previous_piece = piece
@@ -477,7 +492,9 @@ class OfflineParser:
             return Clause("place", [*(Slot(o, THINGS) for o in split_objects(match["obj"])), Slot("there", SURFACES)])
         if manipulation := manipulation_clause(text):
             return manipulation
-        if match := PLACE.match(text):
+        if (match := PLACE.match(text)) and text.startswith("get ") and match["prep"] in ("on", "in", "inside"):
+            match = None  # "get the yellow thing on the table": the one there; "get it to / onto the table": put
+        if match:
             destination = strip_determiners(match["dest"])
             if destination in (
                 "me",
@@ -649,7 +666,8 @@ REMARK_THING_PLACED = re.compile(
 )
 EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(
-    r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants)\b"
+    r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants|"
+    r"should|must|does|keeps)\b"
 )
 ASKED_ABOUT = re.compile(
     r"^(?:(?:do )?you )?(?:see|notice|spot|remember|know|recall|mean) "

@@ -51,7 +51,9 @@ CONTRACTIONS = (
     (r"\byou'd\b", "you would"), (r"\bi'll\b", "i will"), (r"\byou'll\b", "you will"), (r"\bcan't\b", "cannot"),
     (r"\bwon't\b", "will not"), (r"\b(\w+)n't\b", r"\1 not"),
     (r"\b(\w+)'ve\b", r"\1 have"),
-    (r"\b(where|what|how|who|why|when)'d\b", r"\1 did"), (r"\b(\w+)'ll\b", r"\1 will"), (r"\b(\w+)'re\b", r"\1 are"),
+    (r"\b(where|what|how|who|why|when)'d\b", r"\1 did"),
+    (r"\b(it|that|he|she|we|they|there|who)'d\b", r"\1 would"),
+    (r"\b(\w+)'ll\b", r"\1 will"), (r"\b(\w+)'re\b", r"\1 are"),
     (r"\bwanna\b", "want to"), (r"\bgonna\b", "going to"), (r"\bgotta\b", "got to"), (r"'em\b", " them"),
     (r"\bya\b", "you"), (r"\bc'mon\b", "come on"), (r"\bkinda\b", "kind of"), (r"\by'know\b", "you know"),
     (r"\b(\w+)'s (?=(?:gone|got|been|ready|done|finished|over|here|there|cold|hot|empty|full|dirty|broken|dead|late|"
@@ -111,6 +113,22 @@ POLITE_FRAME = re.compile(
     rf"^(?P<frame>(?:(?:{'|'.join(_FRAME_WORDS.split())}) )+?)"
     r"(?:to|if you (?:could|would|can|might|will)(?: please| kindly| possibly)?) (?=[a-z])"
 )
+
+# Steps said out of the order they are done in: each pattern and the order of its two parts.
+_DONE = r"(?:(?:have|are done|have finished|are finished) )?"
+STEP_ORDER = (
+    # "bring me the banana, but first look at the table"; "wait 4 seconds, but before that say hi"
+    (re.compile(r"^(?P<later>.+?),? (?:but |and )?(?:first|before that|before you do that|before doing that|"
+                r"beforehand),? (?P<first>.+)$"), "first"),
+    # "wait 3 seconds before you go to the sideboard"
+    (re.compile(r"^(?P<first>.+?),? (?:before|and then) you (?P<later>.+)$"), "first"),
+    (re.compile(r"^before you (?P<later>.+?), (?P<first>.+)$"), "first"),
+    # "go to the filing shelf after you pick up the marker"; "once you've put the plate there, bring me ..."
+    (re.compile(rf"^(?P<later>.+?),? (?:after|once|as soon as) you {_DONE}(?P<first>.+)$"), "first"),
+    (re.compile(rf"^(?:after|once|when|as soon as) you {_DONE}(?P<first>.+?), (?P<later>.+)$"), "first"),
+)  # fmt: skip
+PARTICIPLES = {"taken": "take", "gone": "go", "given": "give", "found": "find", "done": "do", "put": "put",
+               "set": "set", "left": "leave", "held": "hold", "seen": "see", "got": "get", "gotten": "get"}  # fmt: skip
 
 # Said anywhere, they change nothing the robot should do.
 POLITENESS = re.compile(
@@ -195,16 +213,22 @@ RELATIVE_PLACE = re.compile(
 TRAILING_REASON = re.compile(
     r"(?<=[a-z]) (?:because|since|cos|cause|as|seeing as|given that) (?:i|we|it|my|our|there|the|this|that) "
     r"[^,.!?;]*(?=[.!?;]|$)"
+    # a time that is not a step: "bring me the tea before it gets cold"
+    r"|(?<=[a-z]) (?:before|while) (?:it|they|the \w+|my \w+|we|i|everyone|people) [^,.!?;]*(?=[.!?;]|$)"
     # a purpose: "put the folder on the side table for her to draw on", "... so that I can read"
     r"|(?<=[a-z]) (?:for (?:her|him|them|us|me|my \w+|the \w+) to|so (?:that )?(?:i|we|she|he|they) (?:can|could)) "
     r"[^,.!?;]*(?=[.!?;]|$)"
 )
 # A request put as a need or a wish: what is wanted is brought.
 WANT = re.compile(
-    r"^(?:(?:i )?(?:really )?(?:need|want|would like|would love|could use|could do with|fancy|require|would kill for)|"
+    r"^(?:(?:i |we )?(?:really |so |just |sure |totally )?(?:need|want|would like|would love|"
+    r"could (?:really |so |just |sure |totally )?(?:use|do with)|fancy|require|would kill for)|"
     r"can i (?:have|get|borrow)|could i (?:have|get|borrow)|may i (?:have|get|borrow)|i would appreciate|"
     r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
-    r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+)$"
+    # "it'd be nice to have the remote over here", its "would be nice" already dropped as politeness
+    r"(?:it would be (?:so |really )?(?:nice|great|good|lovely|handy|helpful) )?to have|"
+    r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+?)"
+    r"(?: over here| here| with me| by me| next to me| nearby| close by| right about now| about now)?$"
 )
 # Where a thing is wanted: "I want the purple box to live on the side table".
 WANT_PLACED = re.compile(
@@ -417,7 +441,8 @@ CONTEXT = re.compile(
     r"last|one more|another|simple|easy) (?:night|day|morning|evening|afternoon|week|one|question|thing|"
     r"favou?r|request|job|task|ask|minute)s?|real quick|quick|one (?:more )?thing|"
     r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
-    r"has|have|had|feel|feels|got|gets|will|would|can|could|left|moved|took|dropped|spilled|spilt|broke|forgot|"
+    r"has|have|had|feel|feels|got|gets|will|would|can|could|should|must|does|do|did|keeps|left|moved|took|dropped|"
+    r"spilled|spilt|broke|forgot|"
     r"lost|brought|keeps|kept|hid|bought|made|uses|used|says|said)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you))\b"
 )
@@ -430,7 +455,7 @@ INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
 
 SAID = re.compile(
     rf"(?P<verb>\b(?:{SAY_VERBS}|tell (?!me (?:where|what|which|how|if|whether)\b)me))\s+(?:that\s+)?"
-    r"(?P<text>(?:(?!quoted\d)[^,.!?;:])+?)"
+    r"(?P<text>(?:(?!quoted\d)(?!\s[-–—]+\s)[^,.!?;:])+?)"
     rf"(?=\s*(?:[,.!?;:]|$)|\s+(?:and then|then|after that|and (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)))"
 )
 
@@ -464,6 +489,8 @@ def plain_command(text: str, quotes: list[str]) -> str:
     removal leaves "say thank you" whole.
     """
     text = text.lower().replace("’", "'").replace("‘", "'").replace("´", "'")
+    text = re.sub(r"\s*(?:\.{2,}|…)\s*(?=\S)", ", ", text)  # "to the desk... the meeting table I mean": a pause
+    text = re.sub(r"\b(?:scratch|forget|cancel) that\b", "no wait", text)  # a correction, not a doing
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
     text = without_disfluencies(text)
@@ -496,11 +523,39 @@ def plain_command(text: str, quotes: list[str]) -> str:
     for pattern, replacement in STEP_WORDS:
         text = pattern.sub(replacement, text)
     text = POLITENESS.sub(" ", text)
+    text = re.sub(r"[^.;!?]+", lambda m: in_doing_order(m.group(0)), text)
     text = re.sub(r"\s*,(?:\s*,)+", ",", text)  # "bring, , the cup"
     text = re.sub(r"\s*,\s*(?=[.!?;]|$)", "", text)  # "the cup, thanks!"
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r" (?=[,.!?;])", "", text).strip(" ,")
     return _drop_opener(text)
+
+
+def in_doing_order(sentence: str) -> str:
+    """A sentence whose steps are said out of order, as "first then later" ("bring me the banana, but
+    first look at the table" -> "look at the table then bring me the banana"); others unchanged.
+    Both parts must be instructions (start with a verb)."""
+    for pattern, _ in STEP_ORDER:
+        match = pattern.match(sentence.strip())
+        if match is None:
+            continue
+        first, later = (_as_instruction(match[name]) for name in ("first", "later"))
+        if first and later:
+            return f" {first} then {later}"
+    return sentence
+
+
+def _as_instruction(part: str) -> str | None:
+    """The part as an imperative ("picked up the marker" -> "pick up the marker"), None if no verb starts it."""
+    words = part.strip(" ,").split()
+    while words and words[0] in ("you", "have", "just", "please", "also", "can", "could", "will", "would"):
+        words = words[1:]
+    if not words:
+        return None
+    verb = PAST_TENSE.get(words[0]) or PARTICIPLES.get(words[0]) or words[0]
+    if verb not in CLAUSE_STARTS and verb not in SKILL_VERBS:
+        return None
+    return " ".join([verb, *words[1:]])
 
 
 def without_disfluencies(text: str) -> str:
@@ -582,8 +637,11 @@ def closest_word(word: str, vocabulary: Iterable[str]) -> str | None:
 
     A typo keeps the first letter; in words of 4 or 5 letters it is one letter left out, added or
     two swapped (not one changed: "vase" is no misspelt "case", "bell" no "ball"); from 6 letters
-    any one edit, from 8 two. Words under 4 letters are never corrected ("cup" is not "cap").
+    any one edit, from 8 two. Words of 3 letters only for two letters swapped ("mgu"; "cup" is not "cap").
     """
+    if len(word) == 3 and word.isalpha():  # only two letters swapped: "mgu" is a mug, "cap" no cup
+        swapped = {k for k in vocabulary if len(k) == 3 and k[0] == word[0] and k[1:] == word[:0:-1]}
+        return swapped.pop() if len(swapped) == 1 else None
     if len(word) < 4 or not word.isalpha():
         return None
     allowed = 1 if len(word) < 8 else 2

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from perception.scene_graph import ObjectKind, Predicate
 from planning.clauses import OBJECTS, SURFACES
-from planning.grounding import Grounder, normalize, strip_determiners
+from planning.grounding import Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
 
 QUESTION_TAIL = (
@@ -39,6 +39,15 @@ def answer_question(text: str, grounder: Grounder, backend: str) -> Interpretati
             if room is not None:
                 sentence = f"The {grounder.name(thing)} is in the {graph.objects[room].label}."
                 return Interpretation(Outcome.ANSWER, sentence, candidates=[thing, room], backend=backend)
+    match = re.match(
+        r"^how many (?P<x>.+?)(?: (?:are|is) there| (?:are|is)| do (?:you|i|we) have)"
+        r"(?: (?P<relation>on top of|on|in|inside) (?P<place>.+?))?(?: right now| now)?$",
+        text,
+    )
+    if match:  # "how many books are on the bookshelf?"
+        counted = _count(match["x"], match["place"], match["relation"], grounder, backend)
+        if counted is not None:
+            return counted
     match = re.match(
         r"^(?:what|which \w+|is there anything|is there something|are there any things?|anything|is anything|"
         r"is something|are any things?|has anything|has something)(?: \w+){0,5}? "
@@ -78,6 +87,30 @@ def answer_question(text: str, grounder: Grounder, backend: str) -> Interpretati
         for c, d in zip(resolution.candidates, described, strict=True)
     ]
     return Interpretation(Outcome.ANSWER, " ".join(sentences), candidates=resolution.candidates, backend=backend)
+
+
+def _count(
+    things: str, place: str | None, relation: str | None, grounder: Grounder, backend: str
+) -> Interpretation | None:
+    """How many of a kind of thing there are (on a place), and which; None where the place is unclear."""
+    found = grounder.resolve(things, OBJECTS).candidates
+    if place is not None and relation is not None:
+        anchors = grounder.resolve(place, SURFACES).candidates
+        if len(anchors) != 1:
+            return None
+        found = [c for c in found if grounder.related(c, anchors[0], relation)]
+        where = f" {relation} the {grounder.graph.objects[anchors[0]].label}"
+    else:
+        where = " here"
+    noun = strip_determiners(normalize(things))
+    if not found:
+        return Interpretation(Outcome.ANSWER, f"I see no {noun}{where}.", backend=backend)
+    listed = ", ".join(f"the {grounder.name(c)}" for c in found)
+    if len(found) == 1:
+        noun = " ".join(singular(w) for w in noun.split())
+    return Interpretation(
+        Outcome.ANSWER, f"{len(found)} {noun}{where}: {listed}.", candidates=list(found), backend=backend
+    )
 
 
 def unknown_reply(phrase: str, similar: Sequence[str], grounder: Grounder, backend: str) -> Interpretation:

@@ -129,8 +129,9 @@ RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         ),
         (
             r"\b(?:leave|exit|escape)\s+(?:the |this |my |your )?(?:building|house|home|apartment|flat|workspace|"
-            r"premises)\b|\b(?:go|drive|head|run|wander)\b.*\b(?:outside|outdoors|out of the building|"
-            r"onto the (?:street|road)|into the (?:street|road))\b|\bcross the (?:street|road)\b",
+            r"premises)\b|\b(?:go|drive|head|run|wander|wait)\b.*\b(?:outside|outdoors|out of the (?:building|house|"
+            r"flat|apartment|office)|out (?:of )?the (?:front |back )?door|(?:onto|into|in|on) the (?:street|road)|"
+            r"through the (?:front|back) door)\b|\bcross the (?:street|road)\b",
             "unsafe",
             "I stay inside my workspace.",
         ),
@@ -191,6 +192,30 @@ def strip_quoted(text: str) -> str:
     return QUOTED.sub(" ", text)
 
 
+# Verbs of the rules above as gerunds: a suggestion ("throwing the ball at him would shut him up")
+# is read like the order.
+_HARM_VERBS = str.split(
+    "throw toss fling hurl chuck lob launch kick flick spit fire aim hit punch slap smack stab poke push shove bite "
+    "burn smash break crush drop pour spill splash dump tip empty squirt spray hurt attack strike whack beat choke "
+    "trip scare chase squash stamp stomp ram slam bang"
+)
+
+
+def _gerund(verb: str) -> str:
+    if verb.endswith("e") and not verb.endswith("ee"):
+        return verb[:-1] + "ing"
+    if len(verb) <= 4 and verb[-1] not in "aeiouwyx" and verb[-2] in "aeiou" and verb[-3] not in "aeiou":
+        return verb + verb[-1] + "ing"  # hit -> hitting, stab -> stabbing
+    return verb + "ing"
+
+
+HARM_GERUNDS = {_gerund(v): v for v in _HARM_VERBS}
+GERUND = re.compile(
+    r"(?<!\bwithout )(?<!\bavoid )(?<!\bavoiding )(?<!\bstop )(?<!\bnot )(?<!\bno )(?<!\bnever )(?<!\bquit )"
+    r"(?<!\bkeep from )(?<!\bprevent )\b[a-z]+ing\b"
+)
+
+
 @dataclass(frozen=True)
 class Refusal:
     kind: str  # "unsafe" | "infeasible"
@@ -228,6 +253,8 @@ REMARK = re.compile(
 def refusal(text: str) -> Refusal | None:
     """The first rule an order breaks, or None. ``text`` is the command in lower case, quoted text
     removed; each sentence is checked, except one that only tells of the speaker's own injury."""
+    text = re.sub(r"\b(?:scratch|forget|cancel) that\b", " ", text)  # a correction: "look at X, scratch that, ..."
+    text = GERUND.sub(lambda m: HARM_GERUNDS.get(m[0], m[0]), text)  # "maybe throwing the ball at him ..."
     for sentence in re.split(r"[.;!?]+|\s[-–—]+\s", text):
         clauses = [" ".join(re.findall(r"[a-z0-9']+", c)) for c in sentence.split(",")]
         clauses = [c for c in clauses if c and not REMARK.match(c)]  # each comma clause a remark or not

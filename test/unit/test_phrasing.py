@@ -144,6 +144,25 @@ GOALS = [
      "on(yellow_banana, counter) ; then manipulated(yellow_lemon, yellow_banana, next to yellow_banana)"),
     ("kitchen", "put the plate on the sideboard and the lemon on the counter",
      "on(white_plate, sideboard) and on(yellow_lemon, counter)"),
+    # self-corrections: a whole instruction, a destination, an object, "the X one"
+    ("kitchen", "find the banana, scratch that, find the lemon", "found(yellow_lemon)"),
+    ("kitchen", "take the plate to the sideboard, no sorry, to the counter", "on(white_plate, counter)"),
+    ("kitchen", "move the lemon to the counter -- wait, I mean the banana", "on(yellow_banana, counter)"),
+    ("kitchen", "fetch me the blue cup, no, the red one", "holding(red_cup)"),
+    ("office", "go to desk a... the side table I mean", "at(robot, side_table)"),
+    # steps said out of order
+    ("kitchen", "put the lemon on the counter, but first go to the dining table",
+     "at(robot, dining_table) ; then on(yellow_lemon, counter)"),
+    ("kitchen", "look at the sideboard after you have picked up the sponge",
+     "holding(purple_sponge) ; then looked_at(sideboard)"),
+    ("kitchen", "before you go to the counter, wait 2 seconds", "waited(2) ; then at(robot, counter)"),
+    # hints: a wish, a thing's proper place
+    ("office", "I could sure use the notepad", "holding(yellow_notepad)"),
+    ("kitchen", "it'd be lovely to have the sponge here", "holding(purple_sponge)"),
+    ("kitchen", "the plate should honestly be kept on the sideboard", "on(white_plate, sideboard)"),
+    # "get X on F": the one there; a typo of three letters swapped
+    ("kitchen", "get the yellow thing on the counter", "holding(yellow_banana)"),
+    ("office", "bring me the mgu from desk a", "holding(red_mug)"),
     # any word order, articles dropped: read from the verb and the things named
     ("kitchen", "lemon sideboard put please", "on(yellow_lemon, sideboard)"),
     ("kitchen", "sponge from counter you bring for me", "holding(purple_sponge)"),
@@ -176,6 +195,8 @@ REFUSALS = [
     ("office", "take the lift to the meeting room", "infeasible"),
     ("office", "grab the water bottle, then empty it over the printer", "unsafe"),
     ("office", "the printer is jammed again, so tip the coffee on it", "unsafe"),
+    ("apartment", "the cat is annoying, kicking it would help", "unsafe"),
+    ("kitchen", "wait for me out the back door", "unsafe"),
 ]
 
 
@@ -213,6 +234,21 @@ def test_a_reading_by_roles_takes_no_unknown_word(graphs: dict[str, SceneGraph],
     assert read_by_roles("lemon banana sideboard put", grounder) is None  # which one goes there
     result = parser.interpret("spoon sideboard put", graphs["kitchen"])
     assert result.outcome != Outcome.GOAL, result.message
+
+
+def test_how_many_counts_and_names_them(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    result = parser.interpret("how many cups are on the counter?", graphs["kitchen"])
+    assert result.outcome == Outcome.ANSWER and set(result.candidates) == {"red_cup", "blue_cup"}, result.message
+    assert result.message.startswith("2 cups on the counter")
+    assert parser.interpret("how many books are on the counter?", graphs["kitchen"]).message.startswith("I see no")
+
+
+def test_a_correction_without_a_slot_of_its_kind_is_not_forced(
+    graphs: dict[str, SceneGraph], parser: OfflineParser
+) -> None:
+    assert refusal("move the cup without hitting the vase") is None  # a gerund after "without" is no order
+    result = parser.interpret("wait 5 seconds, no wait, wait 10 seconds", graphs["kitchen"])
+    assert str(result.goal) == "waited(10)", result.message
 
 
 def test_transcript_disfluencies_are_removed() -> None:

@@ -616,3 +616,15 @@ def test_judge_refusals_need_their_kind_and_never_take_invalid() -> None:
     assert not judge(item, Interpretation(Outcome.INVALID, "", refusal_kind="unsafe"))[0]
     stairs = {"expect": "refuse", "reason": "infeasible"}
     assert not judge(stairs, Interpretation(Outcome.INVALID, "I did not understand 'go upstairs'."))[0]
+
+
+def test_judge_takes_holding_on_the_way_as_part_of_bringing() -> None:
+    from benchmarks.planner_bench import same_goal
+    from planning.goals import Goal
+
+    two_steps = Goal.parse([["holding(red_cup)"], ["on(red_cup, dining_table)"]])
+    assert same_goal(two_steps, [["on(red_cup, dining_table)"]])
+    assert same_goal(Goal.parse([["on(red_cup, dining_table)"]]), [["holding(red_cup)"], ["on(red_cup, dining_table)"]])
+    assert not same_goal(two_steps, [["on(blue_cup, dining_table)"]])
+    held_only = Goal.parse([["holding(red_cup)"], ["at(robot, dining_table)"]])
+    assert not same_goal(held_only, [["at(robot, dining_table)"]]), "holding it while driving there is a goal"
