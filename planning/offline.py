@@ -83,6 +83,13 @@ DECLARATIVE = re.compile(
     r"(?: sitting| kept| living| standing| lying| placed| put| stored)?)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
 )
+# Where a thing should be and is not: "the marker still is not on the side table where it should be".
+NOT_WHERE_IT_BELONGS = re.compile(
+    rf"^(?:.+? (?:and|but|so) )?(?P<obj>{NOUN_START}(?: (?!(?:is|are|and|but|so)\b)[a-z0-9']+)+?) (?:still |yet )?"
+    r"(?:is|are) (?:still )?not (?:yet )?(?:back )?"
+    r"(?P<prep>on top of|on|in|inside) (?P<dest>.+?)"
+    r"(?: where (?:it|they) (?:should be|belongs?|goes|go|should go|lives?)| yet| again)$"
+)
 VERBS = (
     r"bring|put|place|move|take|carry|set|return|deliver|drop|transfer|relocate|pick|grab|get|fetch|lift|hold|"
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
@@ -476,7 +483,7 @@ class OfflineParser:
             said_first = match["obj"] is not None
             obj, prep, dest = match.group(*(("obj", "prep", "dest") if said_first else ("obj2", "prep2", "dest2")))
             text = f"put {obj} {prep} {dest}"
-        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text):
+        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or NOT_WHERE_IT_BELONGS.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
         elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"
