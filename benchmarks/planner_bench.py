@@ -65,7 +65,7 @@ def same_goal(goal: Goal | None, stages: list[list[str]]) -> bool:
     expected = Goal.parse(stages)
 
     def canonical(g: Goal) -> list[set[str]]:
-        plain = [{str(c).replace("in(robot,", "at(robot,") for c in stage} for stage in g.stages]
+        plain = [{_canonical(str(c)) for c in stage} for stage in g.stages]
         kept = []
         for index, stage in enumerate(plain):
             after = plain[index + 1] if index + 1 < len(plain) else set()
@@ -76,6 +76,12 @@ def same_goal(goal: Goal | None, stages: list[list[str]]) -> bool:
         return kept
 
     return canonical(goal) == canonical(expected)
+
+
+def _canonical(condition: str) -> str:
+    """One spelling of one condition: at(robot, room) for in(robot, room); "left of" for "to the left of"."""
+    condition = condition.replace("in(robot,", "at(robot,")
+    return re.sub(r"\b(?:to|on|at) the (left|right)(?: hand)?(?: side)? of\b", r"\1 of", condition)
 
 
 def _put_somewhere(thing: str, stage: set[str]) -> bool:

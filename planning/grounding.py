@@ -27,7 +27,7 @@ LOG = logging.getLogger(__name__)
 COLORS = (
     "red", "green", "blue", "yellow", "orange", "purple", "pink", "brown", "black", "white", "gray", "grey", "wood",
 )  # fmt: skip
-DETERMINERS = {"the", "a", "an", "my", "that", "this", "those", "these", "some", "your", "our", "its", "one"}
+DETERMINERS = {"the", "a", "an", "my", "that", "this", "those", "these", "some", "your", "our", "its", "one", "any"}
 SYNONYM_THRESHOLD = 0.68
 NEAR_M = 0.5
 NEAR_WORDS = ("near", "next to", "beside", "by")
@@ -99,9 +99,18 @@ CLAUSE_WORDS = frozenset(
      "then", "where", "what", "i", "we", "me"}
 )  # fmt: skip
 SPATIAL = re.compile(
-    r"^(?P<head>.+?)\s+(?P<relation>on top of|on|in|inside|near|next to|beside|by|from|at|in the middle of)\s+"
-    r"(?P<anchor>.+)$"
+    r"^(?P<head>.+?)(?:\s+(?:down|up|out|back|over))?\s+(?P<relation>on top of|on|in|inside|near|next to|beside|by|"
+    r"from|at|in the middle of|off of|off|out of|down from|up on)\s+(?P<anchor>.+)$"
 )
+# Relations said as where a thing is taken from: "the cereal down off the shelf".
+SOURCE_RELATIONS = {"off of": "from", "off": "from", "out of": "from", "down from": "from", "up on": "on"}
+# A thing singled out by what it is not: "the cup that isn't on the counter", "any cup except the red one".
+NEGATED = re.compile(
+    r"^(?P<head>.+?)\s+(?:that|which|who)?\s*(?:is|are)?\s*(?:not|except|except for|but not|but|other than|"
+    r"apart from|besides)\s+(?P<rest>.+)$"
+)
+# Sizes no name here holds: "the little side table".
+SIZE_WORDS = frozenset({"little", "small", "big", "large", "tiny", "huge", "wee", "massive"})
 
 
 def normalize(text: str) -> str:
@@ -248,18 +257,24 @@ class Grounder:
                 fit = [e for e in fit if e.color == used["adjective"]]
             if fit:  # "something to wipe it up": what is for wiping
                 return Resolution(phrase, [e.id for e in fit])
+        negated = NEGATED.match(text)
+        if negated and not self._names_entity(text):
+            return self._without(negated["head"], negated["rest"], kinds, phrase)
+        sized = [w for w in text.split() if w not in SIZE_WORDS]
+        if len(sized) < len(text.split()) and sized and not self._names_entity(text):
+            return self._resolve(" ".join(sized), kinds)  # "the little side table"
         match = SPATIAL.match(text)
         if match and not self._names_entity(text):
             # The head unfiltered: "the cup on the counter" may mean the missing one last seen there.
             head = self._resolve(match["head"], kinds)
             anchor = self.resolve(match["anchor"])
+            relation = SOURCE_RELATIONS.get(match["relation"], match["relation"])
             if head.candidates and anchor.candidates:
-                kept = [
-                    c for c in head.candidates if any(self.related(c, a, match["relation"]) for a in anchor.candidates)
-                ]
-                if not kept and match["relation"] in NEAR_WORDS and len(anchor.candidates) == 1:
-                    closest = self.nearest(self.live(head.candidates) or head.candidates, anchor.candidates[0])
-                    kept = [closest] if closest else []
+                kept = [c for c in head.candidates if any(self.related(c, a, relation) for a in anchor.candidates)]
+                if not kept and relation in NEAR_WORDS:  # "the mug next to the stapler": the clearly nearest
+                    near = {self.nearest(self.live(head.candidates) or head.candidates, a) for a in anchor.candidates}
+                    near.discard(None)
+                    kept = [str(next(iter(near)))] if len(near) == 1 else []
                 return Resolution(phrase, kept or [], head.similar)
             return head if not head.candidates else Resolution(phrase, [], head.candidates)
         words = text.split()
@@ -283,6 +298,22 @@ class Grounder:
                 similar = candidates
             candidates = coloured
         return Resolution(phrase, candidates, similar)
+
+    def _without(self, head: str, rest: str, kinds: Sequence[ObjectKind] | None, phrase: str) -> Resolution:
+        """The head's candidates less what ``rest`` names: a thing ("the banana", "the red one") or a
+        place ("on the counter")."""
+        found = self._resolve(head, kinds)
+        place = re.match(r"^(?P<relation>on top of|on|in|inside|near|next to|beside|by|at|from) (?P<anchor>.+)$", rest)
+        if place is not None:
+            anchors = self.resolve(place["anchor"]).candidates
+            excluded = {c for c in found.candidates if any(self.related(c, a, place["relation"]) for a in anchors)}
+        else:
+            words = strip_determiners(rest).split()
+            if words and words[-1] in GENERIC:  # "except the red one": a red one of the head's kind
+                rest = " ".join([*words[:-1], *strip_determiners(head).split()[-1:]])
+            excluded = set(self._resolve(rest, kinds).candidates)
+        kept = [c for c in found.candidates if c not in excluded]
+        return Resolution(phrase, kept, found.similar if not kept else [])
 
     def _respelled(self, words: list[str]) -> list[str]:
         """The words with each one that is a typo of a word of the scene's names corrected, and two
@@ -407,6 +438,9 @@ class Grounder:
         if relation in ("in", "inside", "from", "at") and anchor_kind == ObjectKind.ROOM:
             if anchor in rooms:
                 return True
+            if any(r.subject_id == subject and r.object_id == anchor and r.predicate == Predicate.PART_OF
+                   for r in graph.relations):  # fmt: skip
+                return True  # furniture in its room
             return any(
                 r.subject_id in supports and r.object_id == anchor
                 for r in graph.relations

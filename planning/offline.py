@@ -17,7 +17,7 @@ from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
 from planning.corrections import corrected, correction_of, plain_correction
 from planning.goals import Goal
-from planning.grounding import COLORS, GENERIC, Grounder, normalize, singular, strip_determiners
+from planning.grounding import COLORS, GENERIC, SOURCE_RELATIONS, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
 from planning.manipulation_phrases import MANNER_START, manipulation_clause
 from planning.phrasing import (
@@ -69,8 +69,12 @@ QUANTITY = re.compile(
     r"^(?:(?:both|all)(?: of)?(?: the| my| your| our| these| those)?|the (?P<n>two|three|four|[2-9])|"
     r"(?P<m>two|three|four|[2-9])|each|every|each of the|every one of the)\s+"
 )
+EVERYTHING_THERE = re.compile(
+    r"^(?:everything|all|all the things|all the stuff|all of it|the things|the stuff|the lot|whatever is)"
+    r"(?: that is| which is| you can see)? (?P<relation>from|on top of|on|off|in|inside) (?P<place>.+)$"
+)
 COUNTS = {"two": 2, "three": 3, "four": 4, **{str(n): n for n in range(2, 10)}}
-DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an"})
+DETERMINER_WORDS = frozenset({"the", "that", "this", "those", "these", "my", "your", "our", "a", "an", "any"})
 WANTED_ON = re.compile(
     rf"^(?P<obj>{NOUN_START} .+?) (?:i|we) (?:need|want|would like|would love)(?: to have| to see)? "
     r"(?:put |placed |moved |taken |brought )?(?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$|"
@@ -83,6 +87,17 @@ DECLARATIVE = re.compile(
     r"(?: sitting| kept| living| standing| lying| placed| put| stored)?)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
 )
+# What not to do or take: a piece to drop, or what narrows the clause before.
+NOT_DOING = re.compile(r"^(?:but |and )?(?:please )?(?:do not|never|no need to)(?! forget\b) [a-z]+\b")
+LEFT_BE = re.compile(
+    rf"^(?:leave|keep) (?:{NOUN_START}|the) .+? (?:where (?:it is|they are)|alone|be|as it is|as they are)$"
+)
+NOT_THING = re.compile(
+    rf"^(?:but |and )?(?:no,? )?not (?P<x>(?:{NOUN_START}|any) .+?)(?:,? (?:but |rather |instead )?"
+    rf"(?P<y>(?:{NOUN_START}) .+))?$"
+)
+BOTH_OF_THEM = re.compile(r"^(?:both|all|each)(?: of (?:them|those|these|the lot))?$|^the (?:two|three) of them$")
+OTHER_ONE = re.compile(r"^(?:the|that) other(?: one| ones)?$")
 # Where a thing should be and is not: "the marker still is not on the side table where it should be".
 NOT_WHERE_IT_BELONGS = re.compile(
     rf"^(?:.+? (?:and|but|so) )?(?P<obj>{NOUN_START}(?: (?!(?:is|are|and|but|so)\b)[a-z0-9']+)+?) (?:still |yet )?"
@@ -95,8 +110,8 @@ VERBS = (
     r"collect|retrieve|grasp|give|hand|go|drive|navigate|head|walk|come|travel|proceed|find|look|search|locate|"
     r"check|inspect|observe|examine|scan|say|tell|announce|wait|pause|stay"
 )
-_SPLIT_BEFORE = "|".join(sorted(CLAUSE_STARTS | {"i", "please", "maybe", "perhaps"}))
-AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
+_SPLIT_BEFORE = "|".join(sorted(CLAUSE_STARTS | {"i", "please", "maybe", "perhaps", "just"}))
+AND_VERB = re.compile(rf"\s*(?:,\s*and|,|\band|(?<!\bif )\bso)\s+(?=(?:{_SPLIT_BEFORE})\b)|\s*[,:]\s*|\s+[-–—]+\s+")
 
 _BASIC_PREP = r"(?:on top of|onto|on|into|inside|in|to)"
 PAIRED_PLACES = re.compile(
@@ -130,7 +145,9 @@ INVERTED_PLACE = re.compile(
     r"^(?P<verb>bring|take|put|move|carry|place|get|deliver) (?P<prep>to|onto|into|over to|on) (?P<dest>.+?) "
     rf"(?P<obj>{NOUN_START} .+)$"
 )
-VERBLESS_PLACE = re.compile(rf"^(?P<obj>{NOUN_START} .+?) (?:to|onto|into|on top of|over to) .+$")
+VERBLESS_PLACE = re.compile(
+    rf"^(?P<obj>{NOUN_START} .+?) (?<!\bnext )(?<!\bclose )(?:to|onto|into|on top of|over to) .+$"
+)
 NAMES_TO_PLACE = re.compile(r"^(?P<obj>[a-z0-9' ]+?) (?P<prep>to|onto|into|on) (?P<dest>.+)$")
 TWO_NAMES = re.compile(r"^(?:place|put|move|set|bring|take|carry|deliver)? ?(?P<names>[a-z0-9' ]+)$")
 GIVE_ME = re.compile(r"^(?:give|hand|pass|bring) (?:it )?(?:to )?me(?: it)?$")
@@ -221,7 +238,7 @@ class OfflineParser:
         stages: list[list[Clause]] = []
         carry = _Carry()
         for part in _stages(raw):
-            clauses = self._part_clauses(part, quotes, bool(stages), carry, grounder)
+            clauses = self._part_clauses(part, quotes, stages, carry, grounder)
             if clauses is None:
                 return self._unread(part, quotes, grounder)
             for clause in clauses:
@@ -283,7 +300,7 @@ class OfflineParser:
         return grounded if grounded.outcome in (Outcome.GOAL, Outcome.CLARIFY) else None
 
     def _part_clauses(
-        self, part: str, quotes: list[str], after_stages: bool, carry: _Carry, grounder: Grounder
+        self, part: str, quotes: list[str], stages: list[list[Clause]], carry: _Carry, grounder: Grounder
     ) -> list[Clause] | None:
         """The clauses of one stage's text, None when a piece is an instruction I cannot read.
 
@@ -293,9 +310,23 @@ class OfflineParser:
         """
         pieces = [normalize(p) for p in _clauses(part)]
         pieces = [p for p in pieces if p]
+        after_stages = bool(stages)
         clauses: list[Clause] = []
+
+        def latest_clause() -> (
+            Clause | None
+        ):  # what a correction or a "not ..." may change, in this stage or the one before
+            return clauses[-1] if clauses else (stages[-1][-1] if stages and stages[-1] else None)
+
+        def change_latest(changed: Clause) -> None:
+            if clauses:
+                clauses[-1] = changed
+            else:
+                stages[-1][-1] = changed
+
         previous_piece = ""
         correcting = False  # the piece before took something back
+        negating = False  # the piece before said what not
         index = 0
         while index < len(pieces):
             piece = pieces[index]
@@ -313,6 +344,33 @@ class OfflineParser:
             if (asked_about := _asked_about(piece)) is not None:
                 carry.topic = asked_about  # "have you seen my keys? bring them to me"
                 continue
+            if NOT_DOING.match(piece) or LEFT_BE.match(piece):
+                continue  # "don't go to the kitchen, go to the bedroom"; "leave the mug where it is and ..."
+            if (negated := NOT_THING.match(piece)) is not None:  # "not the red one, the blue one"
+                target = latest_clause()
+                if negated["y"] is not None:
+                    if target is not None:
+                        fixed = corrected(target, plain_correction(negated["y"]), None, grounder)
+                        change_latest(_excluding(fixed, negated["x"]) if fixed is not None else target)
+                    else:
+                        carry.topic = negated["y"]
+                elif target is not None:
+                    change_latest(_excluding(target, negated["x"]))
+                    correcting = False
+                    negating = True
+                continue
+            if clauses and BOTH_OF_THEM.match(piece):  # "carry those cups to the table, both of them"
+                clauses[-1] = replace(
+                    clauses[-1], slots=[replace(s, plural=s.kinds == THINGS) for s in clauses[-1].slots]
+                )
+                continue
+            if negating and OTHER_ONE.match(piece):
+                continue  # "..., not the kitchen table, the other one": said already
+            if negating and _noun_phrase(piece) and (target := latest_clause()) is not None:
+                negating = False  # "... not the red one, the blue one": what instead
+                change_latest(corrected(target, plain_correction(piece), None, grounder) or target)
+                continue
+            negating = False
             instead = correction_of(piece) if clauses else None
             if instead is None and correcting and clauses:
                 instead = plain_correction(piece)  # after "no wait,": what instead; "I mean the box, the purple box"
@@ -348,7 +406,11 @@ class OfflineParser:
                 continue  # "for ten seconds, just wait": the wait was said already
             if clause is None and is_context(piece):
                 if carry.topic is None:  # "the mug on the nightstand needs washing, take it ..."
-                    carry.soft_topic = _remark_topic(piece, grounder) or carry.soft_topic
+                    remarked = _remark_topic(piece, grounder)
+                    here = remarked is not None and bool(grounder.resolve(remarked).candidates)
+                    kept = carry.soft_topic is not None and bool(grounder.resolve(carry.soft_topic).candidates)
+                    if remarked is not None and (here or not kept):  # a thing here outranks one that is not
+                        carry.soft_topic = remarked
                 named_places = REMARK_PLACE.findall(piece)
                 if named_places:  # "I've spilt juice on the table, bring the sponge there"
                     carry.soft_place = named_places[-1]
@@ -403,15 +465,23 @@ class OfflineParser:
             topic = carry.topic or carry.soft_topic
             if topic is not None:
                 for position, slot in enumerate(clause.slots):
-                    phrase = slot.phrase.strip()
+                    phrase = normalize(slot.phrase)
                     if phrase in PRONOUNS or (phrase in PERSONAL_FOR_THING and slot.kinds == THINGS):
-                        plural = slot.phrase.strip() in PLURAL_PRONOUNS
-                        clause.slots[position] = Slot(unquote(topic, quotes), slot.kinds, plural=plural)
+                        plural = phrase in PLURAL_PRONOUNS
+                        said = unquote(topic, quotes)
+                        parts = split_objects(said) if plural and clause.intent in ("place", "find", "look") else [said]
+                        clause.slots[position : position + 1] = [Slot(p, slot.kinds, plural=plural) for p in parts]
+                        carry.topic = carry.soft_topic = None
+                        break
+                    if _same_noun_again(phrase, normalize(topic)):  # "the red cup isn't mine, put the blue one ..."
+                        clause.slots[position] = Slot(_with_noun_of(phrase, normalize(topic)), slot.kinds)
                         carry.topic = carry.soft_topic = None
                         break
             if carry.topic is not None and any(normalize(s.phrase) == normalize(carry.topic) for s in clause.slots):
                 carry.topic = None  # "the cereal box, sorry, the cereal box needs to go ...": said again, used
             carry.previous_verb = {"go": "go to", "look": "look at"}.get(clause.intent, "")
+            if any(normalize(s.phrase) not in PRONOUNS for s in clause.slots if s.kinds[0] == ObjectKind.OBJECT):
+                carry.soft_topic = None  # a thing named since the remark: the next "it" is that one
             clauses.append(clause)
         return clauses
 
@@ -547,6 +617,8 @@ class OfflineParser:
                     if isinstance(found, Interpretation):
                         if found.outcome == Outcome.CLARIFY:
                             found.pending = Pending(stages, slot, found.candidates)
+                        if found.outcome == Outcome.UNKNOWN_OBJECT:
+                            return self._every_unknown(found, clause, slot, grounder)
                         return found
                     slot.resolved = found
                     note = grounder.missing_note(found) if grounder.is_missing(found) else ""
@@ -575,6 +647,25 @@ class OfflineParser:
                             )
         goal = Goal([[c for clause in stage for c in clause.conditions(graph)] for stage in stages])
         return Interpretation(Outcome.GOAL, f"Goal: {goal}", goal=goal, backend=self.name, notes=notes)
+
+    def _every_unknown(self, found: Interpretation, clause: Clause, slot: Slot, grounder: Grounder) -> Interpretation:
+        """The unknown-object reply naming every thing of the clause this scene does not have
+        ("bring the pens and the scissors": neither is here), not only the first."""
+        unknown = [slot.phrase] + [
+            other.phrase
+            for other in clause.slots
+            if other is not slot
+            and other.resolved is None
+            and ObjectKind.OBJECT in other.kinds[:1]
+            and not grounder.resolve(other.phrase, other.kinds).candidates
+        ]
+        if len(unknown) == 1:
+            return found
+        named = [strip_determiners(normalize(u)) for u in unknown]
+        listed = ", ".join(named[:-1]) + f" or {named[-1]}"
+        reply = unknown_reply(slot.phrase, [], grounder, self.name)
+        message = reply.message.replace(f"any {named[0]} here", f"any {listed} here", 1)
+        return replace(reply, message=message, unknown_object=found.unknown_object)  # searched for: the first
 
     def _resolve_slot(self, slot: Slot, grounder: Grounder) -> str | Interpretation:
         resolution = grounder.resolve(slot.phrase, slot.kinds)
@@ -662,7 +753,8 @@ REMARK_PLACE = re.compile(
 )
 # A thing a remark names: "I can't find my glasses case, look for it".
 REMARK_THING = re.compile(
-    rf"\b(?P<np>{NOUN_START} [a-z0-9']+(?: [a-z0-9']+)*?)(?= (?:somewhere|again|earlier|today|yesterday|here|there|and|"
+    rf"\b(?P<np>{NOUN_START} [a-z0-9']+(?: [a-z0-9']+)*?)(?= (?:somewhere|anywhere|everywhere|again|earlier|today|"
+    r"yet|still|at all|yesterday|here|there|and|"
     r"but|so|in|on|at|under|behind|near|by|from|off|down|up|away|for|to|with|is|are|was|were)\b|$)"
 )
 # A thing and where it was left: "I left a cup out in the living room", "something red on the counter".
@@ -673,12 +765,13 @@ REMARK_THING_PLACED = re.compile(
 )
 EXISTENTIAL = re.compile(r"^there (?:is|are|was|were|'s) (?P<np>(?:a|an|the|some|one|two|three|[2-9]|my|your|our) .+)$")
 STATEMENT_SUBJECT = re.compile(
-    r"^(?P<np>(?:the|my|your|our|this|that) .+?) (?:needs|need|is|are|was|were|looks|seems|has|have|got|wants|"
-    r"should|must|does|keeps)\b"
+    r"^(?P<np>(?:the|my|your|our|this|that|any) .+?)(?: only| just| also| still| already| now)? (?:needs|need|is|are|"
+    r"was|were|looks|seems|has|have|got|wants|should|must|does|keeps)\b"
 )
 ASKED_ABOUT = re.compile(
     r"^(?:(?:do )?you )?(?:see|notice|spot|remember|know|recall|mean) "
     r"(?P<a>(?:the|that|this|those|these|my|your|our) .+)$|"
+    r"^(?:is|are) (?P<c>(?:the|my|your|our|that|this) .+?) (?:still )?(?:on top of|on|in|at|near|by|next to) .+$|"
     r"^(?:where (?:is|are)|where did (?:i|you|we) (?:put|leave)|where do you keep|have you seen|do you see|"
     r"can you see|is there|are there|do we have|do you know where) (?P<b>.+?)(?: is| are| go| at)?$"
 )
@@ -687,7 +780,7 @@ ASKED_ABOUT = re.compile(
 def _asked_about(piece: str) -> str | None:
     """What a question or a "see that X?" before a request is about: the "it" of what follows."""
     match = ASKED_ABOUT.match(ASK_ABOUT.sub("", piece))
-    return (match["a"] or match["b"]) if match else None
+    return (match["a"] or match["b"] or match["c"]) if match else None
 
 
 def _without_unmet_wishes(stages: list[list[Clause]], grounder: Grounder) -> list[list[Clause]]:
@@ -750,6 +843,17 @@ def _each_thing(slot: Slot, grounder: Grounder) -> list[Slot]:
     if slot.resolved is not None:
         return [slot]
     phrase = normalize(slot.phrase)
+    if (every := EVERYTHING_THERE.match(phrase)) is not None:  # "everything from the dining table"
+        places = grounder.resolve(every["place"], SURFACES).candidates
+        if len(places) == 1:
+            there = [
+                e.id
+                for e in grounder.entities
+                if e.kind == ObjectKind.OBJECT
+                and grounder.related(e.id, places[0], SOURCE_RELATIONS.get(every["relation"], every["relation"]))
+            ]
+            if there:
+                return [Slot(phrase, slot.kinds, resolved=c) for c in there]
     quantity = QUANTITY.match(phrase)
     if quantity is None and not slot.plural:
         return [slot]
@@ -773,6 +877,9 @@ def _each_thing(slot: Slot, grounder: Grounder) -> list[Slot]:
 def _remark_topic(piece: str, grounder: Grounder) -> str | None:
     """What a later "it" may mean after a remark: the first thing it names that is here ("my daughter
     got that yellow ball ..." -> that yellow ball), else its subject ("I lost my keys": searched for)."""
+    only_a_thing = _noun_phrase(piece) and not re.search(r"(?<!\bthat)(?<!\bwhich) (?:is|are|was|were)\b", piece)
+    if only_a_thing and len(grounder.resolve(piece, OBJECTS).candidates) == 1:
+        return piece  # "the yellow thing that isn't the banana, take it ..."
     subject = STATEMENT_SUBJECT.match(piece) or EXISTENTIAL.match(piece)
     placed = [f"{m['np']} {m['prep']} {m['place']}" for m in REMARK_THING_PLACED.finditer(piece)]
     one_here = next((np for np in placed if len(grounder.resolve(np, OBJECTS).candidates) == 1), None)
@@ -795,6 +902,42 @@ def _with_topic(question: str, remarks: list[str]) -> str:
             topic = re.sub(r"\s+(?:for|to|so)\b.*$", "", topic)  # "paper for print": what, not what for
             return f"{question[: pronoun.start()]}{topic}{question[pronoun.end() :]}"
     return question
+
+
+def _excluding(clause: Clause, excluded: str) -> Clause:
+    """The clause with the slot that could mean the excluded thing narrowed: "put the sponge on the
+    table, not the kitchen table" -> "the table except the kitchen table"."""
+    noun = strip_determiners(normalize(excluded)).split()[-1:]
+    for index, slot in enumerate(clause.slots):
+        if strip_determiners(normalize(slot.phrase)).split()[-1:] == noun:
+            slots = list(clause.slots)
+            slots[index] = Slot(f"{slot.phrase} except {excluded}", slot.kinds)
+            return replace(clause, slots=slots)
+    return clause
+
+
+def _same_noun_again(phrase: str, topic: str) -> bool:
+    """ "the blue one" or "that cup" after a remark about a cup: the remark's kind of thing."""
+    words, noun = phrase.split(), _head_noun(topic)
+    if not words or not noun or len(words) > 3:
+        return False
+    return (words[-1] == "one" and words[0] in DETERMINER_WORDS) or (
+        words[0] in ("that", "this", "the same") and singular(words[-1]) == singular(noun)
+    )
+
+
+def _with_noun_of(phrase: str, topic: str) -> str:
+    words = phrase.split()
+    if words[-1] == "one":
+        return " ".join([*words[:-1], _head_noun(topic)])
+    return topic  # "that cup": the cup the remark placed
+
+
+def _head_noun(phrase: str) -> str:
+    """ "a cup in the living room" -> "cup"."""
+    thing = re.split(r" (?:on top of|on|in|inside|at|from|near|by|next to|that|which|who|except|not)\b", phrase)[0]
+    words = strip_determiners(thing).split()
+    return words[-1] if words else ""
 
 
 def _only_context(part: str) -> bool:

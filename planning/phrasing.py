@@ -44,6 +44,7 @@ SKILL_VERBS = _word_set(
 )
 
 CONTRACTIONS = (
+    (r"\bain't\b", "is not"),
     (r"\bwhat's\b", "what is"), (r"\bwhere's\b", "where is"), (r"\bwho's\b", "who is"), (r"\bhow's\b", "how is"),
     (r"\bthat's\b", "that is"), (r"\bthere's\b", "there is"), (r"\bhere's\b", "here is"), (r"\bit's\b", "it is"),
     (r"\blet's\b", "let us"), (r"\bi'm\b", "i am"), (r"\byou're\b", "you are"), (r"\bwe're\b", "we are"),
@@ -63,6 +64,9 @@ CONTRACTIONS = (
     (r"\b(?:da|teh|tha|thee|hte)\b", "the"), (r"(?<=[a-z]) 2 (?=(?:the|my|your|our|me)\b)", " to "),
     (r"\brn\b", "right now"), (r"\bplox\b", "please"), (r"\bty\b", "thank you"),
     (r"\s*,\s*(?:yes|ok|okay|right|yeah|no|yah|alright)\s*\?", "."),  # "..., yes?": a tag, not a question
+    (r"\by'all\b", "you"), (r"\bbrekkie\b", "breakfast"), (r"\barvo\b", "afternoon"),
+    (r"\bthem (?=[a-z]+s\b)", "those "),  # "carry them cups"
+    (r"\bdo not forget to\b", ""),
     (r"\blemme\b", "let me"), (r"\bpls\b|\bplz\b", "please"), (r"\bthx\b", "thanks"),
     # typed without the apostrophe: "wheres my phone", "im cold", "dont drop it"
     (r"\b(what|where|who|how|that|there|here)s\b(?! (?:of|and)\b)", r"\1 is"), (r"\bim\b", "i am"),
@@ -135,7 +139,7 @@ POLITENESS = re.compile(
     r"\b(?:please|pretty please|kindly|if you (?:do not|would not) mind|"
     r"if you (?:can|could|would|are able)(?=\s*(?:[,.!?;]|$))|"
     r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
-    r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[.!?;]|$))|"
+    r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[,.!?;]|$))|\bta(?=\s*(?:[,.!?;]|$))|"
     r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
     r"for me|possibly|perhaps|maybe|real quick|quickly|right now|(?<!from )now(?! on\b)|as soon as you can|asap|"
@@ -157,6 +161,8 @@ OPENERS = (
     "forgive me", "sorry to bother you", "sorry to trouble you", "i am sorry", "my apologies", "no wait",
     "i mean", "or rather", "scratch that", "haha", "lol", "dude", "bro", "from now on",
     "(?:would you |could you )?be an? (?:dear|star|love|sweetheart|pal|darling|gem|doll|angel)(?: and)?",
+    "if so", "if yes", "if it is", "if it is there", "if they are", "if you do", "if you can", "if you see it",
+    "if you find it", "if it is there then", "if so then",
 )  # fmt: skip
 OPENER_WORDS = "|".join(sorted(OPENERS, key=len, reverse=True))  # the longest first: "hi there" before "hi"
 OPENER = re.compile(rf"^(?:(?:{OPENER_WORDS})\b[\s,]*)+")
@@ -440,11 +446,14 @@ CONTEXT = re.compile(
     r"big|little|tiny|real|weird|strange|lazy|slow|good|bad|great|lovely|nice|horrible|awful|mad|hectic|"
     r"last|one more|another|simple|easy) (?:night|day|morning|evening|afternoon|week|one|question|thing|"
     r"favou?r|request|job|task|ask|minute)s?|real quick|quick|one (?:more )?thing|"
-    r"(?:the|my|our|your|this|that|these|those) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
+    r"(?:the|my|our|your|this|that|these|those|any) (?:\w+ ){0,5}(?:is|are|was|were|looks|seems|want|wants|need|needs|"
     r"has|have|had|feel|feels|got|gets|will|would|can|could|should|must|does|do|did|keeps|left|moved|took|dropped|"
     r"spilled|spilt|broke|forgot|"
     r"lost|brought|keeps|kept|hid|bought|made|uses|used|says|said)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
-    r"have been)(?! you))\b"
+    r"have been)(?! you)|"
+    # a story's sentence: "movie night starts in ten minutes", "the printer ran out of paper again"
+    r"(?:\w+ ){1,3}(?:starts|begins|ends|ran|runs|went|came|broke|arrived|finished|happened|keeps|kept|died|stopped)"
+    r"(?! you))\b"
 )
 # A pause in the middle of a request: "the cereal box, sorry, hang on, the cereal box needs to go ...".
 PAUSE = re.compile(
@@ -671,9 +680,16 @@ def _changes_a_letter(a: str, b: str) -> bool:
     return not (len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]])
 
 
+# What follows a verb of an instruction: a misspelt verb is corrected only before one of these
+# ("brign the cup", "pcik up the mug"; "movie night starts" is no "move").
+AFTER_A_VERB = _word_set("the a an my your our this that these those it them me us up down to over at for some back")
+
+
 def _correct_verb(text: str) -> str:
     words = text.split()
     if not words or words[0] in SKILL_VERBS or words[0] in NEVER_VERBS:
+        return text
+    if len(words) > 1 and words[1] not in AFTER_A_VERB:
         return text
     corrected = closest_word(words[0], SKILL_VERBS)
     return " ".join([corrected, *words[1:]]) if corrected else text

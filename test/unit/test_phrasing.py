@@ -163,6 +163,24 @@ GOALS = [
     # "get X on F": the one there; a typo of three letters swapped
     ("kitchen", "get the yellow thing on the counter", "holding(yellow_banana)"),
     ("office", "bring me the mgu from desk a", "holding(red_mug)"),
+    # what not: a negated thing, a negated place, "except", "don't", "leave X where it is"
+    ("kitchen", "bring me the cup that is not red", "holding(blue_cup)"),
+    ("kitchen", "take the fruit that isn't on the counter to the sideboard", "clarify"),
+    ("apartment", "any book but the red one, put it on the dresser", "on(blue_book, dresser)"),
+    ("apartment", "take the book to the dresser. not the blue one, the red one", "on(red_book, dresser)"),
+    ("office", "don't go to desk a, go to the side table", "at(robot, side_table)"),
+    ("kitchen", "leave the plate alone and just bring me the sponge", "holding(purple_sponge)"),
+    ("kitchen", "the blue cup isn't mine, bring me the red one", "holding(red_cup)"),
+    # several things: everything on a place, "both of them" after the clause
+    ("apartment", "move everything off the nightstand onto the bookshelf",
+     "on(glasses, bookshelf) and on(blue_mug, bookshelf)"),
+    ("kitchen", "take the cups to the dining table, both of them",
+     "on(red_cup, dining_table) and on(blue_cup, dining_table)"),
+    # stories, a question answered by a request, a thing by what it is near
+    ("office", "The meeting ran long again. The mug on the meeting table is empty. Bring it to me.",
+     "holding(white_mug)"),
+    ("kitchen", "is the sponge on the counter? if so, put it on the dining table", "on(purple_sponge, dining_table)"),
+    ("office", "bring me the folder next to the black stapler", "holding(blue_folder)"),
     # any word order, articles dropped: read from the verb and the things named
     ("kitchen", "lemon sideboard put please", "on(yellow_lemon, sideboard)"),
     ("kitchen", "sponge from counter you bring for me", "holding(purple_sponge)"),
@@ -175,6 +193,9 @@ def test_each_phrasing_kind_reaches_its_goal(
     world: str, command: str, goal: str, graphs: dict[str, SceneGraph], parser: OfflineParser
 ) -> None:
     result = parser.interpret(command, graphs[world])
+    if goal == "clarify":
+        assert result.outcome == Outcome.CLARIFY, result.message
+        return
     assert result.outcome == Outcome.GOAL, result.message
     assert str(result.goal) == goal
 
@@ -249,6 +270,11 @@ def test_a_correction_without_a_slot_of_its_kind_is_not_forced(
     assert refusal("move the cup without hitting the vase") is None  # a gerund after "without" is no order
     result = parser.interpret("wait 5 seconds, no wait, wait 10 seconds", graphs["kitchen"])
     assert str(result.goal) == "waited(10)", result.message
+
+
+def test_an_unknown_reply_names_every_unknown_thing(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
+    result = parser.interpret("bring the spoons and the forks to the dining table", graphs["kitchen"])
+    assert result.outcome == Outcome.UNKNOWN_OBJECT and "spoons or forks" in result.message, result.message
 
 
 def test_transcript_disfluencies_are_removed() -> None:
