@@ -79,8 +79,9 @@ def _with_slot(clause: Clause, index: int, phrase: str) -> Clause:
 def _instead(slot: Slot, phrase: str) -> Slot:
     """The slot for the corrected phrase; "the blue one" keeps the replaced thing's noun."""
     words = phrase.split()
-    if words and words[-1] == "one":
-        old = strip_determiners(normalize(slot.phrase)).split()
-        if old:
-            phrase = " ".join([*words[:-1], old[-1]])
+    old = strip_determiners(normalize(slot.phrase)).split()
+    if words and words[-1] == "one" and old:
+        phrase = " ".join([*words[:-1], old[-1]])
+    elif old and old[-1] == "one" and len(strip_determiners(phrase).split()) == 1:
+        phrase = " ".join(["the", *old[:-1], strip_determiners(phrase)])  # "the green one, the folder I mean"
     return Slot(phrase, slot.kinds)

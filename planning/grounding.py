@@ -109,6 +109,16 @@ NEGATED = re.compile(
     r"^(?P<head>.+?)\s+(?:that|which|who)?\s*(?:is|are)?\s*(?:not|except|except for|but not|but|other than|"
     r"apart from|besides)\s+(?P<rest>.+)$"
 )
+# A place named by what stands on it: "the desk with the red mug", "the desk where the red mug is".
+WITH_THING = re.compile(
+    r"^(?P<head>.+?) (?:with|that has|which has|where) (?P<thing>(?:the|a|an|my|your|our) .+?)"
+    r"(?: is| are| sits| stands| lies)?(?: on it| on top)?$"
+)
+# What a thing is for, after it: "a bowl for my noodles", "the kitchen table for her snack".
+FOR_WHOM = re.compile(r"^(?P<head>.+?) for (?:him|her|them|it|me|us|my|his|their|the|a|an|our|your|story|snack)\b.*$")
+# Shades for colours: "the dark stapler" where one is black.
+SHADES = {"dark": {"black", "brown", "gray", "blue", "purple"}, "light": {"white", "yellow", "pink"},
+          "pale": {"white", "yellow", "pink"}}  # fmt: skip
 # Sizes no name here holds: "the little side table".
 SIZE_WORDS = frozenset({"little", "small", "big", "large", "tiny", "huge", "wee", "massive"})
 
@@ -257,6 +267,16 @@ class Grounder:
                 fit = [e for e in fit if e.color == used["adjective"]]
             if fit:  # "something to wipe it up": what is for wiping
                 return Resolution(phrase, [e.id for e in fit])
+        if (shade := next((w for w in text.split() if w in SHADES), None)) and not self._names_entity(text):
+            found = self._resolve(" ".join(w for w in text.split() if w != shade), kinds)
+            shaded = [c for c in found.candidates if self._entity_of(c).color in SHADES[shade]]
+            return Resolution(phrase, shaded, found.similar) if len(shaded) == 1 else found
+        if (holder := WITH_THING.match(text)) and not self._names_entity(text):
+            places = self._resolve(holder["head"], kinds).candidates
+            things = self.resolve(holder["thing"]).candidates
+            kept = [p for p in places if any(self.related(t, p, "on") or self.related(t, p, "in") for t in things)]
+            if kept:
+                return Resolution(phrase, kept)
         negated = NEGATED.match(text)
         if negated and not self._names_entity(text):
             return self._without(negated["head"], negated["rest"], kinds, phrase)
@@ -291,6 +311,8 @@ class Grounder:
         similar: list[str] = []
         if not candidates and noun_words and _one_noun_phrase(" ".join(noun_words)):
             candidates, similar = self._by_meaning(" ".join(noun_words), kinds)
+        if not candidates and (purpose := FOR_WHOM.match(text)):
+            return self._resolve(purpose["head"], kinds)  # "a bowl for my noodles"
         if colors:
             wanted = {("gray" if c == "grey" else c) for c in colors}
             coloured = [c for c in candidates if self._entity_of(c).color in wanted]

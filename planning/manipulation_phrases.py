@@ -29,7 +29,7 @@ _MANNER = (
 )
 _FINE = (
     r"(?:(?:to|on|at)\s+the\s+)?(?:left|right)(?:\s+hand)?(?:\s+side)?\s+of|in\s+front\s+of|behind|next\s+to|"
-    r"beside|alongside|near|close\s+to|(?:(?:directly|right|just)\s+)?(?:above|over)(?!\s+to\b)"
+    r"beside|alongside|near|close\s+to|(?:(?:directly|right|just)\s+)?(?:above|over)(?!\s+(?:to|onto|into|on|in)\b)"
 )
 _BASIC = r"on\s+top\s+of|onto|on|into|inside|in|towards|toward|to"
 MANIPULATION_MARKER = re.compile(

@@ -55,7 +55,7 @@ UNREAD_THING = re.compile(
     rf"\b{NOUN_START} (?:(?!(?:is|are|was|were|to|and|or|with|for|so|that|which|who|when|if|because|until|till|"
     r"then|but)\b)[a-z0-9']+ ?)+"
 )
-STATEMENT = re.compile(r"^.+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
+STATEMENT = re.compile(r"^(?!(?:i|we|you)\b).+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
 REDUNDANT = re.compile(r"^(?:put|place|move|bring|take|leave|set) (?:it|them) (?:there|over there)$")
 PLURAL_PRONOUNS = {
     "them", "those", "these", "them both", "both of them", "them all", "all of them", "the two of them", "both", "all",
@@ -83,8 +83,9 @@ WANTED_ON = re.compile(
 )
 DECLARATIVE = re.compile(
     r"^(?P<obj>.+?)\s+(?:goes|belongs|lives|(?:should|must|needs to|has to|ought to|can|could|may|might|will)"
-    r"(?: really| actually| definitely| probably| properly| honestly| by rights)? (?:be|go|live|sit|stay|belong)"
-    r"(?: sitting| kept| living| standing| lying| placed| put| stored)?)\s+"
+    r"(?: really| actually| definitely| probably| properly| honestly| by rights)? (?:be|go|live|sit|stay|belong|end up)"
+    r"(?: sitting| kept| living| standing| lying| placed| put| stored)?|(?:made|makes|make|could make|would make) "
+    r"(?:its|their) way|ended up|ends up|end up)\s+"
     r"(?:back\s+)?(?P<prep>on top of|onto|on|into|inside|in|to)\s+(?P<dest>.+?)(?:\s+please)?(?:\s+put it there)?$"
 )
 # What not to do or take: a piece to drop, or what narrows the clause before.
@@ -93,10 +94,14 @@ LEFT_BE = re.compile(
     rf"^(?:leave|keep) (?:{NOUN_START}|the) .+? (?:where (?:it is|they are)|alone|be|as it is|as they are)$"
 )
 NOT_THING = re.compile(
-    rf"^(?:but |and )?(?:no,? )?not (?P<x>(?:{NOUN_START}|any) .+?)(?:,? (?:but |rather |instead )?"
-    rf"(?P<y>(?:{NOUN_START}) .+))?$"
+    rf"^(?:but |and )?(?:no,? )?(?:not|rather than|instead of) (?P<x>(?:{NOUN_START}|any) .+?)"
+    rf"(?:,? (?:but |rather |instead )?(?P<y>(?:{NOUN_START}) .+))?$"
 )
 BOTH_OF_THEM = re.compile(r"^(?:both|all|each)(?: of (?:them|those|these|the lot))?$|^the (?:two|three) of them$")
+# A thing and what it is not, tersely: "red cup not blue", "the red cup rather than the blue".
+THING_NOT = re.compile(
+    r"^(?P<x>[a-z0-9' ]+?),? (?:and )?(?:not|rather than|instead of) (?:the )?(?P<y>[a-z ]+?)(?: one)?$"
+)
 OTHER_ONE = re.compile(r"^(?:the|that) other(?: one| ones)?$")
 # Where a thing should be and is not: "the marker still is not on the side table where it should be".
 NOT_WHERE_IT_BELONGS = re.compile(
@@ -136,10 +141,15 @@ WHERE_DECLARATIVE = re.compile(
 WITH_PLACE = re.compile(
     r"^(?:(?:go|head|come|get|move) )?(?P<prep>to|onto|into|over to|on top of) (?P<dest>.+?) with (?P<obj>.+)$"
 )
+# Asked as a question: "the lemon, could it go on the counter?"
+COULD_IT_GO = re.compile(
+    r"^(?:could|can|would|will|might|should) (?P<obj>it|they|that|this|(?:the|my|your|our) .+?) "
+    r"(?:go|be put|be placed|live|sit|stay|end up|fit) (?P<prep>on top of|onto|on|into|inside|in) (?P<dest>.+)$"
+)
 WHERE_IT_GOES = re.compile(
     r"^where (?P<obj>.+?) (?:should go|goes|belongs|should be|needs to go) is (?:on |in |onto )?(?P<dest>.+)$|"
     r"^(?P<dest2>(?:the|my|your|our) .+?) is where (?P<obj2>.+?) (?:should go|goes|belongs|should be|needs to go|"
-    r"lives|is kept|stays)$"
+    r"lives|is kept|stays|ought to (?:go|be|end up)|should end up|needs to end up|has to go|belongs now)$"
 )
 INVERTED_PLACE = re.compile(
     r"^(?P<verb>bring|take|put|move|carry|place|get|deliver) (?P<prep>to|onto|into|over to|on) (?P<dest>.+?) "
@@ -364,6 +374,21 @@ class OfflineParser:
                     clauses[-1], slots=[replace(s, plural=s.kinds == THINGS) for s in clauses[-1].slots]
                 )
                 continue
+            if (terse := THING_NOT.match(piece)) and _only_names(terse["x"], grounder.vocabulary | DETERMINER_WORDS):
+                carry.topic = terse["x"]  # "red cup not blue. kitchen table."
+                continue
+            place_only = re.sub(r"^(?:to|onto|into|on|over to) ", "", piece)
+            if carry.topic is not None and not clauses and _only_place(place_only, grounder):
+                clauses.append(
+                    Clause("place", [Slot(unquote(carry.topic, quotes), THINGS), Slot(place_only, SURFACES)])
+                )
+                carry.topic = None  # "the red cup. to the sideboard."
+                continue
+            if clauses and _noun_phrase(piece) and piece.split()[-1] in ("one", "ones"):
+                fixed = corrected(clauses[-1], piece, None, grounder)  # "bring me my cup, the green one"
+                if fixed is not None:
+                    clauses[-1] = fixed
+                    continue
             if negating and OTHER_ONE.match(piece):
                 continue  # "..., not the kitchen table, the other one": said already
             if negating and _noun_phrase(piece) and (target := latest_clause()) is not None:
@@ -404,7 +429,7 @@ class OfflineParser:
                 clause = self._clause(f"{verb} {piece}", quotes)  # "go to A and then to B"
             if clause is None and clauses and clauses[-1].intent == "wait" and BARE_WAIT.match(plain_clause(piece)):
                 continue  # "for ten seconds, just wait": the wait was said already
-            if clause is None and is_context(piece):
+            if clause is None and is_context(piece, grounder.vocabulary):
                 if carry.topic is None:  # "the mug on the nightstand needs washing, take it ..."
                     remarked = _remark_topic(piece, grounder)
                     here = remarked is not None and bool(grounder.resolve(remarked).candidates)
@@ -430,6 +455,8 @@ class OfflineParser:
                     clauses[-1], previous_piece = joined_clause, f"{previous_piece} {piece}"
                     continue
             while clause is None and index < len(pieces):  # "bring, the cup to the table"
+                if _noun_phrase(piece) and re.search(r"\b(?:it|them)\b", pieces[index]):
+                    break  # "the ball, into the bedroom with it": the thing first, then what to do with it
                 joined_clause = self._clause(f"{piece} {pieces[index]}", quotes)
                 if joined_clause is None and PLACE_FIRST.match(piece):  # "to the sideboard, bring the cup"
                     joined_clause = self._clause(f"{pieces[index]} {piece}", quotes)
@@ -553,7 +580,12 @@ class OfflineParser:
             said_first = match["obj"] is not None
             obj, prep, dest = match.group(*(("obj", "prep", "dest") if said_first else ("obj2", "prep2", "dest2")))
             text = f"put {obj} {prep} {dest}"
-        elif match := DECLARATIVE.match(text) or WHERE_DECLARATIVE.match(text) or NOT_WHERE_IT_BELONGS.match(text):
+        elif match := (
+            DECLARATIVE.match(text)
+            or WHERE_DECLARATIVE.match(text)
+            or NOT_WHERE_IT_BELONGS.match(text)
+            or COULD_IT_GO.match(text)
+        ):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"
         elif match := WITH_PLACE.match(text) or INVERTED_PLACE.match(text):
             text = f"put {match['obj']} {match['prep']} {match['dest']}"  # "to the sideboard with the plate"
@@ -585,7 +617,7 @@ class OfflineParser:
                 "my hand",
                 "my hands",
             ):
-                return Clause("fetch", [Slot(match["obj"], THINGS)])
+                return Clause("fetch", [Slot(re.sub(r"\s+(?:over )?here$", "", match["obj"]), THINGS)])
             objects = split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
         if match := GO.match(text):
@@ -945,6 +977,15 @@ def _only_context(part: str) -> bool:
     it's all a blur")."""
     pieces = [normalize(p) for p in _clauses(part)]
     return all(is_context(p) and not QUESTION.match(ASK_ABOUT.sub("", plain_clause(p))) for p in pieces if p)
+
+
+def _only_place(text: str, grounder: Grounder) -> bool:
+    """Whether a piece is only the name of a piece of furniture or a room ("kitchen table", "the sideboard")."""
+    name = strip_determiners(normalize(text))
+    if not name or not _only_names(name, grounder.vocabulary):
+        return False
+    kinds = {grounder.graph.objects[c].kind for c in grounder.resolve(name).candidates}
+    return bool(kinds) and kinds <= {ObjectKind.FURNITURE, ObjectKind.ROOM}
 
 
 def _only_names(text: str, vocabulary: frozenset[str]) -> bool:

@@ -75,6 +75,7 @@ CONTRACTIONS = (
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
+COLOUR_WORDS = "red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown"
 # Spoken disfluencies, as a voice transcript has them: fillers, "like" as a filler, a word said twice,
 # and an instruction broken off and started again ("go to the uh bring me the mug").
 FILLER = r"(?:u+h+m*|u+m+|e+r+m+|e+h+|h+m+|m+h*m+)"
@@ -91,7 +92,7 @@ FILLER_LIKE = re.compile(
     r"(?<!\bsomething )(?<!\bthings )(?<!\bis )(?<!\bare )(?<!\bit )(?<!\bjust )\blike,? "
     rf"(?=(?:{_SKILL_VERB_WORDS}|the|a|an|my|your|our|this|that|fly|climb|jump|just|really|right)\b)"
 )
-SAID_TWICE = re.compile(r"\b(the|a|an|my|your|our|to|and|me|you|it|on|in|at|can|could|please)(?:,? \1\b)+")
+SAID_TWICE = re.compile(r"\b(the|a|an|my|your|our|to|and|me|you|it|on|in|at|can|could|please)(?: \1\b)+")
 # A time or an occasion in a story ("I left a cup in the living room after lunch"): when, not which.
 TIME_ADJUNCT = re.compile(
     r" (?:after|before|during|since) (?:lunch|dinner|breakfast|supper|brunch|the meeting|the party|work|school|"
@@ -140,7 +141,8 @@ POLITENESS = re.compile(
     r"if you (?:can|could|would|are able)(?=\s*(?:[,.!?;]|$))|"
     r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
     r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[,.!?;]|$))|\bta(?=\s*(?:[,.!?;]|$))|"
-    r"if possible|if it is not too much trouble|when you (?:get|have) a (?:chance|moment|second|minute)|"
+    r"if possible|if it is not too much trouble|if you please|at your earliest convenience|when convenient|"
+    r"when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
     r"for me|possibly|perhaps|maybe|real quick|quickly|right now|(?<!from )now(?! on\b)|as soon as you can|asap|"
     r"(?:as )?(?:quick|fast|soon|quickly) as you (?:can|could)|(?:as )?(?:quick|fast|soon) as possible|on the double|"
@@ -438,6 +440,8 @@ CONTEXT = re.compile(
     # a story's time or a lead-in: "back when the office opened ...", "here is what I need:"
     r"back when|back in|when we|when i|once upon|last (?:week|month|year|night|time)|yesterday|earlier today|"
     r"this morning|the other day|a while ago|years ago|from now on|here is (?:what|the thing|the deal)|"
+    r"(?:just )?(?:off|back|home|out) (?:to|from|of) (?:bed|work|school|a|an|my|the|sleep)|"
+    r"(?:just )?off (?:a|an|my|the) |"
     r"this is what|the thing is|long story short|"
     r"(?:need|want|fancy|could use|could do with) (?:some|a|an|more|something)|"
     r"there are|this is|that is|you know|you see|so|because|since|as|"
@@ -463,6 +467,7 @@ INTERJECTION = re.compile(rf"^(?:(?:{OPENER_WORDS})\b\s*)+$")
 
 
 SAID = re.compile(
+    r"(?<!\bi )(?<!\bwe )(?<!\bnot )(?<!\bcannot )(?<!\bnever )(?<!\bcould not )"  # "I can't read without ..."
     rf"(?P<verb>\b(?:{SAY_VERBS}|tell (?!me (?:where|what|which|how|if|whether)\b)me))\s+(?:that\s+)?"
     r"(?P<text>(?:(?!quoted\d)(?!\s[-–—]+\s)[^,.!?;:])+?)"
     rf"(?=\s*(?:[,.!?;:]|$)|\s+(?:and then|then|after that|and (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)))"
@@ -519,6 +524,8 @@ def plain_command(text: str, quotes: list[str]) -> str:
     text = re.sub(r"(?<=[a-z0-9])@(?=[a-z0-9])", " on ", text)  # "mug@desk_a"
     text = re.sub(r"\b(?:status\s*:?\s*)?(?:the )?(?:location|position|whereabouts) of\b", "where is", text)
     text = re.sub(r":\s*(?=quoted\d)", " ", text)  # "repeat after me: 'hi'"
+    text = re.sub(r"\b(?:destination|target|goes to|place|location|to)\s*:\s*", "to ", text)  # a form: "Destination: X"
+    text = re.sub(rf"\b(?P<noun>[a-z]+)\s*:\s*(?P<colour>{COLOUR_WORDS})\b", r"the \g<colour> \g<noun>", text)
     text = SAID.sub(said, text)
     text = RELATIVE_PLACE.sub(" ", text)
     text = TRAILING_REASON.sub("", text)
@@ -621,15 +628,25 @@ def plain_clause(clause: str) -> str:
     return " ".join(text.split())
 
 
-def is_context(clause: str) -> bool:
-    """Whether a clause only gives context (a need, a reason, an address), not an instruction."""
+def is_context(clause: str, names: frozenset[str] = frozenset()) -> bool:
+    """Whether a clause only gives context (a need, a reason, an address), not an instruction.
+
+    ``names``: the words of the scene's names; a short piece with none of them, no verb of a skill
+    and no determiner is small talk too ("so hungover", "big match starting").
+    """
     text = re.sub(r"^(?:(?:and|but|so|also|plus|or)\s+)+", "", clause.strip())  # "..., and my call starts soon"
     if not text or INTERJECTION.match(text) or PAUSE.match(text):
+        return True
+    words = text.split()
+    if names and len(words) <= 3 and not set(words) & (names | CLAUSE_STARTS | _SMALL_WORDS):
         return True
     first = text.split()[0]
     if first.endswith("ing") and len(first) > 5 and base_verb(first) is None and first not in SKILL_VERBS:
         return True  # "typing fast between meetings", "running late": what the speaker is doing
     return bool(CONTEXT.match(text)) and first not in SKILL_VERBS
+
+
+_SMALL_WORDS = _word_set("the a an my your our this that these those it them me you to on in at not no yes")
 
 
 def base_verb(gerund: str) -> str | None:

@@ -16,8 +16,8 @@ _PEOPLE = (
 )
 _SHARP = r"(?:knife|knives|scissors|blade|blades|razor|axe|saw|skewer|needle|glass shard)"
 _ELECTRONICS = (
-    r"(?:laptop|computer|tv|television|monitor|keyboard|outlet|socket|power strip|electronics|printer|phone|"
-    r"charger|router|console|microwave|toaster|remote|remote control|speaker|lamp|tablet)"
+    r"(?:laptop|computer|tv|telly|television|screen|monitor|keyboard|outlet|socket|power strip|electronics|printer|"
+    r"phone|charger|router|console|microwave|toaster|remote|remote control|speaker|lamp|tablet)"
 )
 _POUR = r"(?:pour|spill|splash|slosh|dump|tip|empty|squirt|spray|drench|douse|soak)"
 _LIQUID = r"(?:water|coffee|tea|juice|liquid|soda|milk|wine|drink|it)"
