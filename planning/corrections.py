@@ -76,6 +76,11 @@ def _with_slot(clause: Clause, index: int, phrase: str) -> Clause:
     return replace(clause, slots=slots)
 
 
+def phrase_instead(old: str, phrase: str) -> str:
+    """A thing said again differently: "the red cup" corrected by "the blue one" is "the blue cup"."""
+    return _instead(Slot(old, ()), phrase).phrase
+
+
 def _instead(slot: Slot, phrase: str) -> Slot:
     """The slot for the corrected phrase; "the blue one" keeps the replaced thing's noun."""
     words = phrase.split()

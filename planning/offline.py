@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
-from planning.corrections import corrected, correction_of, plain_correction
+from planning.corrections import corrected, correction_of, phrase_instead, plain_correction
 from planning.goals import Goal
 from planning.grounding import COLORS, GENERIC, SOURCE_RELATIONS, Grounder, normalize, singular, strip_determiners
 from planning.interpretation import Interpretation, Outcome
@@ -101,6 +101,9 @@ BOTH_OF_THEM = re.compile(r"^(?:both|all|each)(?: of (?:them|those|these|the lot
 # A thing and what it is not, tersely: "red cup not blue", "the red cup rather than the blue".
 THING_NOT = re.compile(
     r"^(?P<x>[a-z0-9' ]+?),? (?:and )?(?:not|rather than|instead of) (?:the )?(?P<y>[a-z ]+?)(?: one)?$"
+)
+STATE_VERBS = frozenset(
+    {"is", "are", "was", "were", "needs", "need", "goes", "belongs", "should", "must", "can", "could", "has", "have"}
 )
 OTHER_ONE = re.compile(r"^(?:the|that) other(?: one| ones)?$")
 # Where a thing should be and is not: "the marker still is not on the side table where it should be".
@@ -396,6 +399,14 @@ class OfflineParser:
                 change_latest(corrected(target, plain_correction(piece), None, grounder) or target)
                 continue
             negating = False
+            said_instead = correction_of(piece) if not clauses and carry.topic is not None else None
+            if said_instead is None and correcting and not clauses and carry.topic is not None and _only_a_thing(piece):
+                said_instead = plain_correction(piece)  # after "the red cup, no wait,": what instead
+            if said_instead is not None and carry.topic is not None:
+                correcting = not said_instead
+                if said_instead:  # "the red cup, no wait, the blue one, bring it here"
+                    carry.topic = phrase_instead(carry.topic, said_instead)
+                continue
             instead = correction_of(piece) if clauses else None
             if instead is None and correcting and clauses:
                 instead = plain_correction(piece)  # after "no wait,": what instead; "I mean the box, the purple box"
@@ -455,8 +466,10 @@ class OfflineParser:
                     clauses[-1], previous_piece = joined_clause, f"{previous_piece} {piece}"
                     continue
             while clause is None and index < len(pieces):  # "bring, the cup to the table"
-                if _noun_phrase(piece) and re.search(r"\b(?:it|them)\b", pieces[index]):
-                    break  # "the ball, into the bedroom with it": the thing first, then what to do with it
+                if _noun_phrase(piece) and (
+                    re.search(r"\b(?:it|them)\b", pieces[index]) or correction_of(pieces[index]) is not None
+                ):
+                    break  # "the ball, into the bedroom with it", "the red cup, no wait, ...": the thing first
                 joined_clause = self._clause(f"{piece} {pieces[index]}", quotes)
                 if joined_clause is None and PLACE_FIRST.match(piece):  # "to the sideboard, bring the cup"
                     joined_clause = self._clause(f"{pieces[index]} {piece}", quotes)
@@ -977,6 +990,12 @@ def _only_context(part: str) -> bool:
     it's all a blur")."""
     pieces = [normalize(p) for p in _clauses(part)]
     return all(is_context(p) and not QUESTION.match(ASK_ABOUT.sub("", plain_clause(p))) for p in pieces if p)
+
+
+def _only_a_thing(text: str) -> bool:
+    """Whether a piece is a noun phrase and nothing more ("the blue one"; not "the lemon needs to go")."""
+    words = set(text.split())
+    return _noun_phrase(text) and not words & (CLAUSE_STARTS | STATE_VERBS)
 
 
 def _only_place(text: str, grounder: Grounder) -> bool:

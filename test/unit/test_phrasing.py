@@ -150,6 +150,7 @@ GOALS = [
     ("kitchen", "move the lemon to the counter -- wait, I mean the banana", "on(yellow_banana, counter)"),
     ("kitchen", "fetch me the blue cup, no, the red one", "holding(red_cup)"),
     ("office", "go to desk a... the side table I mean", "at(robot, side_table)"),
+    ("kitchen", "the red cup, sorry, the blue one, put it on the sideboard", "on(blue_cup, sideboard)"),
     # steps said out of order
     ("kitchen", "put the lemon on the counter, but first go to the dining table",
      "at(robot, dining_table) ; then on(yellow_lemon, counter)"),
