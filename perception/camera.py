@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,8 +25,12 @@ class CameraIntrinsics:
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"image size must be positive, got {self.width}x{self.height}")
-        if not (self.fx > 0 and self.fy > 0):
-            raise ValueError(f"focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
+        if not (math.isfinite(self.fx) and math.isfinite(self.fy) and self.fx > 0 and self.fy > 0):
+            raise ValueError(f"focal lengths must be positive and finite, got fx={self.fx}, fy={self.fy}")
+        if not (math.isfinite(self.cx) and math.isfinite(self.cy)):
+            raise ValueError(f"the principal point must be finite, got cx={self.cx}, cy={self.cy}")
+        if not all(math.isfinite(d) for d in self.distortion):
+            raise ValueError(f"distortion coefficients must be finite, got {self.distortion}")
 
     @property
     def matrix(self) -> npt.NDArray[np.float64]:

@@ -145,9 +145,13 @@ def depth_to_meters(depth: npt.NDArray[np.generic], encoding: str) -> npt.NDArra
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
+    """The intrinsics of a CameraInfo; ImageConversionError names what is wrong (sizes, a focal length
+    or principal point that is not positive, finite or inside the image, a non-finite K or P)."""
     k = list(msg.k)
+    if not all(np.isfinite(k)) or not all(np.isfinite(list(msg.p))):
+        raise ImageConversionError(f"invalid CameraInfo for frame {msg.header.frame_id!r}: K or P is not finite")
     try:
-        return CameraIntrinsics(
+        intrinsics = CameraIntrinsics(
             width=msg.width,
             height=msg.height,
             fx=k[0],
@@ -159,6 +163,12 @@ def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
         )
     except ValueError as error:
         raise ImageConversionError(f"invalid CameraInfo for frame {msg.header.frame_id!r}: {error}") from None
+    if not (0.0 <= k[2] <= msg.width and 0.0 <= k[5] <= msg.height):  # a crop's may, a camera's may not
+        raise ImageConversionError(
+            f"invalid CameraInfo for frame {msg.header.frame_id!r}: the principal point ({k[2]:g}, {k[5]:g}) "
+            f"lies outside the {msg.width}x{msg.height} image"
+        )
+    return intrinsics
 
 
 def intrinsics_to_camera_info(intrinsics: CameraIntrinsics, frame_id: str = "", stamp_ns: int = 0) -> CameraInfo:

@@ -108,6 +108,28 @@ def test_camera_info_without_calibration_is_an_error() -> None:
         conv.camera_info_to_intrinsics(msg)
 
 
+@pytest.mark.parametrize(
+    ("field", "index", "value", "says"),
+    [
+        ("k", 2, float("nan"), "not finite"),  # a NaN principal point
+        ("k", 0, float("inf"), "not finite"),
+        ("p", 0, float("nan"), "not finite"),
+        ("k", 2, 5000.0, "outside"),  # cx beyond the image
+        ("k", 5, -3.0, "outside"),
+        ("d", 0, float("nan"), "distortion"),
+    ],
+)
+def test_camera_info_with_a_bad_value_is_refused_with_the_reason(
+    field: str, index: int, value: float, says: str
+) -> None:
+    msg = conv.intrinsics_to_camera_info(CameraIntrinsics.from_fov(320, 240, 60.0), "camera")
+    values = list(getattr(msg, field))
+    values[index] = value
+    setattr(msg, field, values)
+    with pytest.raises(conv.ImageConversionError, match=says):
+        conv.camera_info_to_intrinsics(msg)
+
+
 def test_pose_and_transform_round_trip() -> None:
     for _ in range(20):
         quaternion = Rotation.random(random_state=RNG.integers(1 << 30)).as_quat()
