@@ -100,10 +100,11 @@ CLAUSE_WORDS = frozenset(
 )  # fmt: skip
 SPATIAL = re.compile(
     r"^(?P<head>.+?)(?:\s+(?:down|up|out|back|over))?\s+(?P<relation>on top of|on|in|inside|near|next to|beside|by|"
-    r"from|at|in the middle of|off of|off|out of|down from|up on)\s+(?P<anchor>.+)$"
+    r"from|at|in the middle of|off of|off|out of|down from|up on|closest to|nearest to|nearest)\s+(?P<anchor>.+)$"
 )
 # Relations said as where a thing is taken from: "the cereal down off the shelf".
-SOURCE_RELATIONS = {"off of": "from", "off": "from", "out of": "from", "down from": "from", "up on": "on"}
+SOURCE_RELATIONS = {"off of": "from", "off": "from", "out of": "from", "down from": "from", "up on": "on",
+                    "closest to": "near", "nearest to": "near", "nearest": "near"}  # fmt: skip
 # A thing singled out by what it is not: "the cup that isn't on the counter", "any cup except the red one".
 NEGATED = re.compile(
     r"^(?P<head>.+?)\s+(?:that|which|who)?\s*(?:is|are)?\s*(?:not|except|except for|but not|but|other than|"
@@ -267,6 +268,9 @@ class Grounder:
                 fit = [e for e in fit if e.color == used["adjective"]]
             if fit:  # "something to wipe it up": what is for wiping
                 return Resolution(phrase, [e.id for e in fit])
+        text = re.sub(
+            r"^(?:what|whatever|everything) (?:is |that is |which is )?(?=(?:on|in|at|from) )", "thing ", text
+        )
         if (shade := next((w for w in text.split() if w in SHADES), None)) and not self._names_entity(text):
             found = self._resolve(" ".join(w for w in text.split() if w != shade), kinds)
             shaded = [c for c in found.candidates if self._entity_of(c).color in SHADES[shade]]
@@ -291,6 +295,9 @@ class Grounder:
             relation = SOURCE_RELATIONS.get(match["relation"], match["relation"])
             if head.candidates and anchor.candidates:
                 kept = [c for c in head.candidates if any(self.related(c, a, relation) for a in anchor.candidates)]
+                if len(kept) > 1 and relation in NEAR_WORDS and len(anchor.candidates) == 1:
+                    closest = self.nearest(kept, anchor.candidates[0])  # two near it: the clearly nearest
+                    kept = [closest] if closest else kept
                 if not kept and relation in NEAR_WORDS:  # "the mug next to the stapler": the clearly nearest
                     near = {self.nearest(self.live(head.candidates) or head.candidates, a) for a in anchor.candidates}
                     near.discard(None)
@@ -381,6 +388,8 @@ class Grounder:
     def is_name(self, text: str) -> bool:
         """Whether the text, colour words aside, is the name of something here ("red cup", "cup red",
         "bedside table"), not a phrase that only ends in one ("lemon sideboard")."""
+        if text in self._names():  # "orange": a colour and, here, a fruit
+            return True
         noun = " ".join(w for w in text.split() if w not in COLORS)
         return bool(noun) and (SYNONYMS.get(noun, noun) in self._names() or singular(noun) in self._names())
 

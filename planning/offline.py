@@ -17,7 +17,16 @@ from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
 from planning.corrections import corrected, correction_of, phrase_instead, plain_correction
 from planning.goals import Goal
-from planning.grounding import COLORS, GENERIC, SOURCE_RELATIONS, Grounder, normalize, singular, strip_determiners
+from planning.grounding import (
+    CATEGORIES,
+    COLORS,
+    GENERIC,
+    SOURCE_RELATIONS,
+    Grounder,
+    normalize,
+    singular,
+    strip_determiners,
+)
 from planning.interpretation import Interpretation, Outcome
 from planning.manipulation_phrases import MANNER_START, manipulation_clause
 from planning.phrasing import (
@@ -58,7 +67,8 @@ UNREAD_THING = re.compile(
 STATEMENT = re.compile(r"^(?!(?:i|we|you)\b).+\s(?:says|said|reads|read|is written|writes|shows)(?:\s.*)?$")
 REDUNDANT = re.compile(r"^(?:put|place|move|bring|take|leave|set) (?:it|them) (?:there|over there)$")
 PLURAL_PRONOUNS = {
-    "them", "those", "these", "them both", "both of them", "them all", "all of them", "the two of them", "both", "all",
+    "them", "those", "these", "it all", "the lot of them", "them both", "both of them", "them all", "all of them",
+    "the two of them", "both", "all",
     "the pair", "the lot",
 }  # fmt: skip
 PRONOUNS = {"it", "that", "this", "this one", "that one", "the same one", "it too"} | PLURAL_PRONOUNS
@@ -70,7 +80,7 @@ QUANTITY = re.compile(
     r"(?P<m>two|three|four|[2-9])|each|every|each of the|every one of the)\s+"
 )
 EVERYTHING_THERE = re.compile(
-    r"^(?:everything|all|all the things|all the stuff|all of it|the things|the stuff|the lot|whatever is)"
+    r"^(?:everything|all|all the things|all the stuff|all of it|the things|the stuff|the lot|whatever(?: is)?|what is)"
     r"(?: that is| which is| you can see)? (?P<relation>from|on top of|on|off|in|inside) (?P<place>.+)$"
 )
 COUNTS = {"two": 2, "three": 3, "four": 4, **{str(n): n for n in range(2, 10)}}
@@ -105,6 +115,16 @@ THING_NOT = re.compile(
 STATE_VERBS = frozenset(
     {"is", "are", "was", "were", "needs", "need", "goes", "belongs", "should", "must", "can", "could", "has", "have"}
 )
+COLOUR_ONLY = re.compile(
+    r"^(?:the )?(?P<colour>red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown)(?: one)?"
+    r"(?:,? (?:not|rather than|instead of) (?:the )?[a-z]+(?: one)?)?$"
+)
+THING_WORDS = frozenset({"on", "in", "at", "by", "from", "near", "next", "to", "beside", "of", "top", "off", "inside"})
+NOT_COLOUR = re.compile(
+    r"^(?:but )?not (?:the )?(?:red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown)(?: one)?$"
+)
+GO_THERE = re.compile(r"^(?:off you (?:go|pop|trot|toddle)|away you go|go there|head there|go|go on then)$")
+AND_ONTO = re.compile(r"^(?:and )?(?:then )?(?:onto|on to|on|into|to|over to) (?P<dest>(?:the|my|your|our) .+)$")
 OTHER_ONE = re.compile(r"^(?:the|that) other(?: one| ones)?$")
 # Where a thing should be and is not: "the marker still is not on the side table where it should be".
 NOT_WHERE_IT_BELONGS = re.compile(
@@ -340,6 +360,7 @@ class OfflineParser:
         previous_piece = ""
         correcting = False  # the piece before took something back
         negating = False  # the piece before said what not
+        negated_thing = ""  # what it said not to take, with no clause yet to narrow
         index = 0
         while index < len(pieces):
             piece = pieces[index]
@@ -366,11 +387,18 @@ class OfflineParser:
                         fixed = corrected(target, plain_correction(negated["y"]), None, grounder)
                         change_latest(_excluding(fixed, negated["x"]) if fixed is not None else target)
                     else:
-                        carry.topic = negated["y"]
+                        carry.topic = phrase_instead(negated["x"], negated["y"])  # "not the blue cup, the red one"
                 elif target is not None:
                     change_latest(_excluding(target, negated["x"]))
                     correcting = False
                     negating = True
+                else:
+                    negated_thing, negating = negated["x"], True  # "not the blue cup, the red one"
+                continue
+            if NOT_COLOUR.match(piece):
+                continue  # "the white one, not red": said already by the one before
+            if negating and negated_thing and _noun_phrase(piece) and piece.split()[-1] == "one":
+                carry.topic, negating = phrase_instead(negated_thing, piece), False
                 continue
             if clauses and BOTH_OF_THEM.match(piece):  # "carry those cups to the table, both of them"
                 clauses[-1] = replace(
@@ -399,6 +427,31 @@ class OfflineParser:
                 change_latest(corrected(target, plain_correction(piece), None, grounder) or target)
                 continue
             negating = False
+            colour_only = COLOUR_ONLY.match(piece)
+            said_last = index == len(pieces) or bool(NOT_COLOUR.match(pieces[index]))  # not "take the, green, cup ..."
+            if (
+                colour_only is not None
+                and said_last
+                and (clauses or carry.topic is not None or stages)
+                and not grounder.is_name(colour_only["colour"])
+            ):
+                said = f"the {colour_only['colour']} one"  # "cup to the sideboard. blue, not red."
+                if carry.topic is not None and not clauses:
+                    carry.topic = phrase_instead(carry.topic, said)
+                elif (target := latest_clause()) is not None:
+                    change_latest(corrected(target, said, None, grounder) or target)
+                continue
+            if carry.topic is not None and not clauses and _noun_phrase(piece) and piece.split()[-1] == "one":
+                carry.topic = phrase_instead(carry.topic, piece)  # "the stapler, the black one, stick it ..."
+                continue
+            if carry.topic is not None and not clauses and GO_THERE.match(piece) and _only_place(carry.topic, grounder):
+                clauses.append(Clause("go", [Slot(carry.topic, PLACES)]))  # "bedroom. off you go."
+                carry.topic = None
+                continue
+            if clauses and clauses[-1].intent == "fetch" and (onto := AND_ONTO.match(piece)) is not None:
+                taken = clauses[-1].slots[0]  # "get the ball down off the shelf and onto the coffee table"
+                clauses[-1] = Clause("place", [taken, Slot(onto["dest"], SURFACES)])
+                continue
             said_instead = correction_of(piece) if not clauses and carry.topic is not None else None
             if said_instead is None and correcting and not clauses and carry.topic is not None and _only_a_thing(piece):
                 said_instead = plain_correction(piece)  # after "the red cup, no wait,": what instead
@@ -466,7 +519,7 @@ class OfflineParser:
                     clauses[-1], previous_piece = joined_clause, f"{previous_piece} {piece}"
                     continue
             while clause is None and index < len(pieces):  # "bring, the cup to the table"
-                if _noun_phrase(piece) and (
+                if (_noun_phrase(piece) or _names_things(piece, grounder)) and (
                     re.search(r"\b(?:it|them)\b", pieces[index]) or correction_of(pieces[index]) is not None
                 ):
                     break  # "the ball, into the bedroom with it", "the red cup, no wait, ...": the thing first
@@ -491,7 +544,9 @@ class OfflineParser:
             if clause is None and not _noun_phrase(piece):
                 clause = _by_what_it_holds(plain_clause(piece), quotes)  # a verb no lexicon has
             if clause is None:
-                if (_noun_phrase(piece) or _only_names(piece, grounder.vocabulary)) and carry.topic is None:
+                if (
+                    _noun_phrase(piece) or _only_names(piece, grounder.vocabulary) or _names_things(piece, grounder)
+                ) and carry.topic is None:
                     carry.topic = piece  # a fronted object, for the next clause's "it"; "orange juice, please"
                     continue
                 whole = _by_what_it_holds(plain_clause(" ".join(pieces)), quotes)  # "for ten seconds, just wait"
@@ -631,7 +686,8 @@ class OfflineParser:
                 "my hands",
             ):
                 return Clause("fetch", [Slot(re.sub(r"\s+(?:over )?here$", "", match["obj"]), THINGS)])
-            objects = split_objects(re.sub(PARTICLE, "", match["obj"]))  # "bring it over to", "carry it through to"
+            taken = re.sub(r"\s+and$", "", match["obj"])  # "get the ball down off the shelf and onto the table"
+            objects = split_objects(re.sub(PARTICLE, "", taken))  # "bring it over to", "carry it through to"
             return Clause("place", [*(Slot(o, THINGS) for o in objects), Slot(match["dest"], SURFACES)])
         if match := GO.match(text):
             return Clause("go", [Slot(match["place"], PLACES)])
@@ -990,6 +1046,21 @@ def _only_context(part: str) -> bool:
     it's all a blur")."""
     pieces = [normalize(p) for p in _clauses(part)]
     return all(is_context(p) and not QUESTION.match(ASK_ABOUT.sub("", plain_clause(p))) for p in pieces if p)
+
+
+def _names_things(text: str, grounder: Grounder) -> bool:
+    """Whether a piece without a verb names things here ("yellow thing on the dining table",
+    "whatever is on the kitchen table"), articles or not."""
+    words = set(text.split())
+    if words & (CLAUSE_STARTS - {"mug", "cup"}) or not words:
+        return False
+    text = QUANTITY.sub("", text)  # "both things on the filing shelf"
+    if EVERYTHING_THERE.match(text):
+        return True
+    known = grounder.vocabulary | GENERIC | THING_WORDS | DETERMINER_WORDS | frozenset(CATEGORIES)
+    if not all(w in known or singular(w) in known for w in text.split()):
+        return False  # "blorp the red cup": a word that names nothing, maybe a verb
+    return any(grounder.graph.objects[c].kind == ObjectKind.OBJECT for c in grounder.resolve(text).candidates)
 
 
 def _only_a_thing(text: str) -> bool:

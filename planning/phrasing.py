@@ -76,6 +76,10 @@ CONTRACTIONS = (
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
 COLOUR_WORDS = "red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown"
+COLOUR_AFTER = re.compile(
+    rf"\b(?P<det>the|a|an|my|that|this) (?P<noun>[a-z]+) (?:in|of|that is|which is|that's)(?: the)? "
+    rf"(?P<colour>{COLOUR_WORDS})(?: colou?r| one)?\b"
+)
 # Spoken disfluencies, as a voice transcript has them: fillers, "like" as a filler, a word said twice,
 # and an instruction broken off and started again ("go to the uh bring me the mug").
 FILLER = r"(?:u+h+m*|u+m+|e+r+m+|e+h+|h+m+|m+h*m+)"
@@ -141,7 +145,8 @@ POLITENESS = re.compile(
     r"if you (?:can|could|would|are able)(?=\s*(?:[,.!?;]|$))|"
     r"if (?:that is|it is) (?:ok|okay|alright|all right|fine)|"
     r"(?:would|will|could|can|will not|would not) you(?=\s*(?:[,.!?;]|$))|\bta(?=\s*(?:[,.!?;]|$))|"
-    r"if possible|if it is not too much trouble|if you please|at your earliest convenience|when convenient|"
+    r"if possible|if it is not too much trouble|if it is no trouble|if you please|at your earliest convenience|"
+    r"when convenient|"
     r"when you (?:get|have) a (?:chance|moment|second|minute)|"
     r"when you can|at your convenience|thank you(?: very much| so much)?|thanks(?: a lot)?|cheers|"
     r"for me|possibly|perhaps|maybe|real quick|quickly|right now|(?<!from )now(?! on\b)|as soon as you can|asap|"
@@ -213,9 +218,10 @@ NUMBER_FILLER = re.compile(
 
 # "the red thing that's on the counter", "the cup sitting on the desk": the place says which thing.
 RELATIVE_PLACE = re.compile(
-    r"(?<=[a-z]) (?:(?:that|which|who) (?:is|are|was|were|has been|have been)(?: just)? |(?=(?:sitting|lying|"
+    r"(?<=[a-z]) (?:(?:that|which|who) (?:is|are|was|were|has been|have been|lives|sits|stays|lies|stands)"
+    r"(?: just)?(?: out here| over there| back there| out)? |(?=(?:sitting|lying|"
     r"standing|resting|left|kept) ))(?:(?:sitting|lying|standing|resting|left|kept|placed|stored) )?"
-    r"(?=(?:on top of|on|in|inside|near|next to|beside|by|at|under)\b)"
+    r"(?=(?:on top of|on|in|inside|near|next to|beside|by|at|under|closest to|nearest to|nearest)\b)"
 )
 # A reason after the request, without a comma: "bring me the apple because I'm hungry".
 TRAILING_REASON = re.compile(
@@ -235,14 +241,16 @@ WANT = re.compile(
     r"i am (?:looking for|after|in need of)|what i (?:need|want) is|i would (?:really )?like to have|"
     # "it'd be nice to have the remote over here", its "would be nice" already dropped as politeness
     r"(?:it would be (?:so |really )?(?:nice|great|good|lovely|handy|helpful) )?to have|"
+    r"(?:might|could|may|can) i (?:trouble|bother) you for|"
     r"(?:can|could) you get me)\s+(?!to\b|you\b|it if\b)(?P<x>.+?)"
     r"(?: over here| here| with me| by me| next to me| nearby| close by| right about now| about now)?$"
 )
 # Where a thing is wanted: "I want the purple box to live on the side table".
 WANT_PLACED = re.compile(
-    rf"^(?:i|we) (?:really )?(?:want|need|would like|would love|would prefer) (?P<x>{NOUN_START} .+?) to "
-    r"(?:live|be|go|stay|sit|end up|be kept|be put|be placed|stand) "
-    r"(?P<place>(?:on top of|onto|on|into|inside|in|at|next to|beside) .+)$"
+    rf"^(?:i|we) (?:really )?(?:want|need|would like|would love|would prefer) (?P<x>(?:{NOUN_START}) .+?|it|them) "
+    r"(?:to (?:live|be|go|stay|sit|end up|be kept|be put|be placed|stand)|(?:brought|taken|moved|put|carried|placed)"
+    r"(?: out| over| back| up| down| through)?) "
+    r"(?P<place>(?:on top of|onto|on|into|inside|in|at|next to|beside|to) .+)$"
 )
 # What is wanted said first: "the lemon I want", "the lemon is what I need".
 WANTED_FIRST = re.compile(
@@ -277,13 +285,13 @@ ASKING = re.compile(
     r"(?:you could|you can|you might|of you) |^(?:i was wondering|i am wondering|i wonder)(?: if| whether)?"
     r"(?: you)?(?: could| can| would| might)? |^(?:would you be|be) so kind as to |"
     rf"^(?:go|come) (?:and )?(?=(?:{'|'.join(sorted(SKILL_VERBS - {'go', 'come'}))})\b)|"
-    r"^(?:i want|i need|i would like) you to |"
+    r"^(?:i want|i need|i would like) you to |^(?:i|we) (?:would like|want|wish|would prefer) that |"
     r"^(?:do|go) me a favou?r and |^(?:be a dear|be a star) and |^(?:you should|you could|you can|you must) |"
     r"^(?:help me|let us) |^(?:do you think you could|is it possible (?:for you )?to|are you able to) |"
     r"^is (?:it )?possible (?:that |for you to |to )?(?:you )?(?:can |could |would )?|"
     rf"^you (?=(?:{'|'.join(sorted(SKILL_VERBS))})\b)|"
     r"^(?:would|will|is) it be possible (?:for you )?to |^(?:would|will) it be (?:ok|okay|alright) (?:for you )?to |"
-    r"^i would (?:appreciate|love|like) it(?: if)?(?: you)?(?: could| would| can)? |"
+    r"^i would (?:appreciate|love|like) it if(?: you)?(?: could| would| can)? |"
     r"^(?:could|can|may|might) i ask you to |^(?:would you )?be a (?:dear|star|love|sweetheart|pal) and |"
     r"^(?:i would be grateful if you could|it would be great if you could|it would be nice if you could) |"
     r"^(?:it|that) would (?:really )?(?:help|be great|be nice|be lovely|be good|be perfect|mean a lot)(?: me| us)? "
@@ -456,7 +464,7 @@ CONTEXT = re.compile(
     r"lost|brought|keeps|kept|hid|bought|made|uses|used|says|said)|(?:\w+ ){0,2}(?:is|are|was|were|will be|has been|"
     r"have been)(?! you)|"
     # a story's sentence: "movie night starts in ten minutes", "the printer ran out of paper again"
-    r"(?:\w+ ){1,3}(?:starts|begins|ends|ran|runs|went|came|broke|arrived|finished|happened|keeps|kept|died|stopped)"
+    r"(?:\w+ ){0,3}(?:starts|begins|ends|ran|runs|went|came|broke|arrived|finished|happened|keeps|kept|died|stopped)"
     r"(?! you))\b"
 )
 # A pause in the middle of a request: "the cereal box, sorry, hang on, the cereal box needs to go ...".
@@ -508,6 +516,10 @@ def plain_command(text: str, quotes: list[str]) -> str:
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
     text = without_disfluencies(text)
+    text = COLOUR_AFTER.sub(r"\g<det> \g<colour> \g<noun>", text)  # "the cup in red", "the cup that is red"
+    text = re.sub(
+        r"\b(go|drive|walk|come|move|head) (?:until|till|up until)\b", r"\1 to", text
+    )  # "you go until the table"
     text = TIME_ADJUNCT.sub("", text)
     text = VERB_SYNONYMS.sub(lambda m: SYNONYM_VERB.get(m["verb"], "take"), text)
 
@@ -641,8 +653,10 @@ def is_context(clause: str, names: frozenset[str] = frozenset()) -> bool:
     if names and len(words) <= 3 and not set(words) & (names | CLAUSE_STARTS | _SMALL_WORDS):
         return True
     first = text.split()[0]
-    if first.endswith("ing") and len(first) > 5 and base_verb(first) is None and first not in SKILL_VERBS:
-        return True  # "typing fast between meetings", "running late": what the speaker is doing
+    if first.endswith("ing") and len(first) > 5 and base_verb(first) not in SKILL_VERBS and first not in SKILL_VERBS:
+        return True  # "typing fast between meetings", "making a fruit salad": what the speaker is doing
+    if re.match(rf"^(?:i |we )?(?:have |has )?(?:got to|have to|need to|must) (?!(?:{_SKILL_VERB_WORDS})\b)", text):
+        return True  # "gotta highlight stuff in my notes, need the marker"
     return bool(CONTEXT.match(text)) and first not in SKILL_VERBS
 
 

@@ -196,6 +196,17 @@ GOALS = [
     ("kitchen", "I'd love it if the plate made its way to the sideboard", "on(white_plate, sideboard)"),
     ("kitchen", "the counter is where the plate ought to end up", "on(white_plate, counter)"),
     ("apartment", "the pillow, onto the nightstand with it", "on(pink_pillow, nightstand)"),
+    # no article before a fronted thing, colour said after the noun or alone after the request
+    ("kitchen", "Yellow thing on the counter. Put it on the sideboard.", "on(yellow_banana, sideboard)"),
+    ("kitchen", "the cup in blue, take it to the dining table", "on(blue_cup, dining_table)"),
+    ("kitchen", "Cup to the dining table. Red, not blue.", "on(red_cup, dining_table)"),
+    ("kitchen", "Not the red cup, the blue one. Put it on the sideboard.", "on(blue_cup, sideboard)"),
+    ("apartment", "Whatever's on the nightstand, take it all to the living room.",
+     "in(glasses, living_room) and in(blue_mug, living_room)"),
+    ("apartment", "Bedroom. Off you go.", "at(robot, bedroom)"),
+    ("apartment", "get the ball down off the bookshelf and onto the dresser", "on(yellow_ball, dresser)"),
+    ("office", "Might I trouble you for the marker?", "holding(orange_marker)"),
+    ("office", "The marker, I would like that it goes to desk b.", "on(orange_marker, desk_b)"),
     # any word order, articles dropped: read from the verb and the things named
     ("kitchen", "lemon sideboard put please", "on(yellow_lemon, sideboard)"),
     ("kitchen", "sponge from counter you bring for me", "holding(purple_sponge)"),
