@@ -77,8 +77,9 @@ CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
 COLOUR_WORDS = "red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown"
 COLOUR_AFTER = re.compile(
-    rf"\b(?P<det>the|a|an|my|that|this) (?P<noun>[a-z]+) (?:in|of|that is|which is|that's)(?: the)? "
-    rf"(?P<colour>{COLOUR_WORDS})(?: colou?r| one)?\b"
+    rf"\b(?P<det>the|a|an|my|that|this) (?!(?:left|right|front|back|side|top|middle|bottom|end|edge)\b)"
+    rf"(?P<noun>[a-z]+) (?:(?:in|that is|which is|that's)(?: the)? (?P<colour>{COLOUR_WORDS})(?! [a-z]+ing)(?: one)?|"
+    rf"of (?:the )?(?P<shade>{COLOUR_WORDS}) colou?r)\b"
 )
 # Spoken disfluencies, as a voice transcript has them: fillers, "like" as a filler, a word said twice,
 # and an instruction broken off and started again ("go to the uh bring me the mug").
@@ -516,7 +517,7 @@ def plain_command(text: str, quotes: list[str]) -> str:
     for pattern, replacement in CONTRACTION_PATTERNS:
         text = pattern.sub(replacement, text)
     text = without_disfluencies(text)
-    text = COLOUR_AFTER.sub(r"\g<det> \g<colour> \g<noun>", text)  # "the cup in red", "the cup that is red"
+    text = COLOUR_AFTER.sub(lambda m: f"{m['det']} {m['colour'] or m['shade']} {m['noun']}", text)  # "the cup in red"
     text = re.sub(
         r"\b(go|drive|walk|come|move|head) (?:until|till|up until)\b", r"\1 to", text
     )  # "you go until the table"

@@ -309,6 +309,8 @@ def test_transcript_disfluencies_are_removed() -> None:
     assert plain_command("go to the uh bring me the mug", []) == "bring me the mug"
     assert plain_command("i would like the cup", []) == "i would like the cup"  # "like" as a verb stays
     assert plain_command("wheres my phone", []) == "where is my phone"
+    assert plain_command("the cup in blue", []) == "the blue cup"
+    assert plain_command("put it to the right of the red mug", []) == "put it to the right of the red mug"
 
 
 def test_questions_with_contractions_are_questions(graphs: dict[str, SceneGraph], parser: OfflineParser) -> None:
