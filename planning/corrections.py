@@ -81,12 +81,19 @@ def phrase_instead(old: str, phrase: str) -> str:
     return _instead(Slot(old, ()), phrase).phrase
 
 
+def head_noun(phrase: str) -> str:
+    """The noun a phrase names its thing by: "a cup in the living room" -> "cup"."""
+    thing = re.split(r" (?:on top of|on|in|inside|at|from|near|by|next to|that|which|who|except|not)\b", phrase)[0]
+    words = strip_determiners(normalize(thing)).split()
+    return words[-1] if words else ""
+
+
 def _instead(slot: Slot, phrase: str) -> Slot:
     """The slot for the corrected phrase; "the blue one" keeps the replaced thing's noun."""
     words = phrase.split()
     old = strip_determiners(normalize(slot.phrase)).split()
     if words and words[-1] == "one" and old:
-        phrase = " ".join([*words[:-1], old[-1]])
+        phrase = " ".join([*words[:-1], head_noun(slot.phrase)])
     elif old and old[-1] == "one" and len(strip_determiners(phrase).split()) == 1:
         phrase = " ".join(["the", *old[:-1], strip_determiners(phrase)])  # "the green one, the folder I mean"
     return Slot(phrase, slot.kinds)

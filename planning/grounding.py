@@ -20,13 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from perception.scene_graph import ObjectKind, ObjectState, Predicate, SceneGraph, SceneObject
-from planning.phrasing import closest_word
+from planning.phrasing import COLORS, closest_word
 
 LOG = logging.getLogger(__name__)
 
-COLORS = (
-    "red", "green", "blue", "yellow", "orange", "purple", "pink", "brown", "black", "white", "gray", "grey", "wood",
-)  # fmt: skip
 DETERMINERS = {"the", "a", "an", "my", "that", "this", "those", "these", "some", "your", "our", "its", "one", "any"}
 SYNONYM_THRESHOLD = 0.68
 NEAR_M = 0.5

@@ -15,11 +15,10 @@ from dataclasses import dataclass, replace
 
 from perception.scene_graph import ObjectKind, SceneGraph
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot, split_objects
-from planning.corrections import corrected, correction_of, phrase_instead, plain_correction
+from planning.corrections import corrected, correction_of, head_noun, phrase_instead, plain_correction
 from planning.goals import Goal
 from planning.grounding import (
     CATEGORIES,
-    COLORS,
     GENERIC,
     SOURCE_RELATIONS,
     Grounder,
@@ -32,6 +31,8 @@ from planning.manipulation_phrases import MANNER_START, manipulation_clause
 from planning.phrasing import (
     ASK_ABOUT,
     CLAUSE_STARTS,
+    COLORS,
+    COLOUR_WORDS,
     NOUN_START,
     QUOTE_TOKEN,
     TIME_UNIT,
@@ -116,13 +117,11 @@ STATE_VERBS = frozenset(
     {"is", "are", "was", "were", "needs", "need", "goes", "belongs", "should", "must", "can", "could", "has", "have"}
 )
 COLOUR_ONLY = re.compile(
-    r"^(?:the )?(?P<colour>red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown)(?: one)?"
+    rf"^(?:the )?(?P<colour>{COLOUR_WORDS})(?: one)?"
     r"(?:,? (?:not|rather than|instead of) (?:the )?[a-z]+(?: one)?)?$"
 )
 THING_WORDS = frozenset({"on", "in", "at", "by", "from", "near", "next", "to", "beside", "of", "top", "off", "inside"})
-NOT_COLOUR = re.compile(
-    r"^(?:but )?not (?:the )?(?:red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown)(?: one)?$"
-)
+NOT_COLOUR = re.compile(rf"^(?:but )?not (?:the )?(?:{COLOUR_WORDS})(?: one)?$")
 GO_THERE = re.compile(r"^(?:off you (?:go|pop|trot|toddle)|away you go|go there|head there|go|go on then)$")
 AND_ONTO = re.compile(r"^(?:and )?(?:then )?(?:onto|on to|on|into|to|over to) (?P<dest>(?:the|my|your|our) .+)$")
 OTHER_ONE = re.compile(r"^(?:the|that) other(?: one| ones)?$")
@@ -1019,7 +1018,7 @@ def _excluding(clause: Clause, excluded: str) -> Clause:
 
 def _same_noun_again(phrase: str, topic: str) -> bool:
     """ "the blue one" or "that cup" after a remark about a cup: the remark's kind of thing."""
-    words, noun = phrase.split(), _head_noun(topic)
+    words, noun = phrase.split(), head_noun(topic)
     if not words or not noun or len(words) > 3:
         return False
     return (words[-1] == "one" and words[0] in DETERMINER_WORDS) or (
@@ -1028,17 +1027,9 @@ def _same_noun_again(phrase: str, topic: str) -> bool:
 
 
 def _with_noun_of(phrase: str, topic: str) -> str:
-    words = phrase.split()
-    if words[-1] == "one":
-        return " ".join([*words[:-1], _head_noun(topic)])
+    if phrase.rsplit(maxsplit=1)[-1] == "one":
+        return phrase_instead(topic, phrase)  # "the blue one" after "the red cup ..."
     return topic  # "that cup": the cup the remark placed
-
-
-def _head_noun(phrase: str) -> str:
-    """ "a cup in the living room" -> "cup"."""
-    thing = re.split(r" (?:on top of|on|in|inside|at|from|near|by|next to|that|which|who|except|not)\b", phrase)[0]
-    words = strip_determiners(thing).split()
-    return words[-1] if words else ""
 
 
 def _only_context(part: str) -> bool:

@@ -75,7 +75,10 @@ CONTRACTIONS = (
 )  # fmt: skip
 CONTRACTION_PATTERNS = tuple((re.compile(p), r) for p, r in CONTRACTIONS)
 
-COLOUR_WORDS = "red|green|blue|yellow|orange|purple|pink|black|white|gray|grey|brown"
+COLORS = (
+    "red", "green", "blue", "yellow", "orange", "purple", "pink", "brown", "black", "white", "gray", "grey", "wood",
+)  # fmt: skip
+COLOUR_WORDS = "|".join(COLORS)
 COLOUR_AFTER = re.compile(
     rf"\b(?P<det>the|a|an|my|that|this) (?!(?:left|right|front|back|side|top|middle|bottom|end|edge)\b)"
     rf"(?P<noun>[a-z]+) (?:(?:in|that is|which is|that's)(?: the)? (?P<colour>{COLOUR_WORDS})(?! [a-z]+ing)(?: one)?|"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from perception.scene_graph import ObjectKind
 from planning.clauses import OBJECTS, PLACES, SURFACES, THINGS, Clause, Slot
-from planning.grounding import COLORS, Grounder
-from planning.phrasing import PAST_TENSE, base_verb
+from planning.grounding import Grounder
+from planning.phrasing import COLORS, PAST_TENSE, base_verb
 
 
 def _words(text: str) -> tuple[str, ...]:

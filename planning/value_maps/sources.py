@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perception.scene_graph import ObjectKind, SceneGraph, SceneObject
-from planning.grounding import COLORS, Grounder, normalize, singular, strip_determiners
+from planning.grounding import Grounder, normalize, singular, strip_determiners
 from planning.models.base import Message, ModelClient, ModelError, ModelRequest, parse_json_answer
 from planning.offline import VERBS
+from planning.phrasing import COLORS
 from planning.value_maps.compose import resolve
 from planning.value_maps.grid import SceneItem
 from planning.value_maps.spec import (
